@@ -1,0 +1,5 @@
+"""`python -m paperdeck` runs the CLI."""
+
+from paperdeck.cli import main
+
+main()
