@@ -1,0 +1,161 @@
+"""Writing the ``.apkg``: one note type, one subdeck per note, reproducible bytes.
+
+genanki writes the collection; this module fixes what genanki leaves variable or wrong for
+re-import: each note's ``mod`` comes from its source file (Anki updates a note on import
+only when the incoming ``mod`` is newer), note ids are the cards' IDs, and the zip has
+fixed entry times and sorted media, so unchanged input gives an identical file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import sqlite3
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import genanki
+
+# Fixed forever: Anki recognises a note type by its id. Changing it duplicates every card.
+BASIC_MODEL_ID = 1_732_857_600_001
+REVERSED_MODEL_ID = 1_732_857_600_002
+FIELDS = ("Question", "Answer", "Source")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+_FRONT = '<div class="question">{{Question}}</div>'
+_BACK = (
+    '{{FrontSide}}<hr id="answer"><div class="answer">{{Answer}}</div>'
+    '<div class="source">{{Source}}</div>'
+)
+_REVERSE_FRONT = '<div class="question">{{Answer}}</div>'
+_REVERSE_BACK = (
+    '{{FrontSide}}<hr id="answer"><div class="answer">{{Question}}</div>'
+    '<div class="source">{{Source}}</div>'
+)
+
+
+def card_css() -> str:
+    """The note type's CSS: readable in Anki's light and night modes."""
+    return files("paperdeck").joinpath("card.css").read_text(encoding="utf-8")
+
+
+def _model(model_id: int, name: str, templates: list[dict[str, str]]) -> genanki.Model:
+    return genanki.Model(
+        model_id,
+        name,
+        fields=[{"name": f} for f in FIELDS],
+        templates=templates,
+        css=card_css(),
+        sort_field_index=0,
+    )
+
+
+BASIC_MODEL = _model(
+    BASIC_MODEL_ID, "paperdeck Q/A", [{"name": "Card 1", "qfmt": _FRONT, "afmt": _BACK}]
+)
+REVERSED_MODEL = _model(
+    REVERSED_MODEL_ID,
+    "paperdeck Q/A (and reversed)",
+    [
+        {"name": "Card 1", "qfmt": _FRONT, "afmt": _BACK},
+        {"name": "Card 2", "qfmt": _REVERSE_FRONT, "afmt": _REVERSE_BACK},
+    ],
+)
+
+
+@dataclass(frozen=True)
+class AnkiNote:
+    """One Anki note as it will be written: fields already rendered to HTML."""
+
+    guid: str
+    note_id: int | None
+    """The card's ID, used as Anki's note id; ``None`` for a card that has no ID yet."""
+    deck: str
+    fields: tuple[str, str, str]
+    tags: tuple[str, ...]
+    mod: int
+    """Seconds since the epoch: the source note's modification time."""
+    reverse: bool = False
+
+
+def guid_for(card_id: int) -> str:
+    """The note's guid, from its ID alone: editing the card keeps the guid, so Anki updates it."""
+    return genanki.guid_for("paperdeck", card_id)  # type: ignore[no-any-return]
+
+
+def deck_id(name: str) -> int:
+    """A stable deck id from the deck's full name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:6], "big") + (1 << 50)
+
+
+def write_apkg(notes: Sequence[AnkiNote], media: Sequence[tuple[str, Path]], out: Path) -> None:
+    """Write the package to ``out`` (the caller makes that path temporary and atomic)."""
+    decks: dict[str, genanki.Deck] = {}
+    for note in sorted(notes, key=lambda n: (n.deck, n.guid)):
+        deck = decks.setdefault(note.deck, genanki.Deck(deck_id(note.deck), note.deck))
+        deck.add_note(
+            genanki.Note(
+                model=REVERSED_MODEL if note.reverse else BASIC_MODEL,
+                fields=list(note.fields),
+                tags=list(note.tags),
+                guid=note.guid,
+            )
+        )
+    timestamp = max((n.mod for n in notes), default=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "collection.anki2"
+        conn = sqlite3.connect(db_path)
+        try:
+            cursor = conn.cursor()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # genanki's HTML-tag heuristics misfire on math
+                genanki.Package(list(decks.values())).write_to_db(
+                    cursor, timestamp, itertools.count(timestamp * 1000 + 1)
+                )
+            _fix_notes(cursor, notes)
+            conn.commit()
+            cursor.execute("VACUUM")
+        finally:
+            conn.close()
+        _write_zip(out, db_path, media)
+
+
+def _fix_notes(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote]) -> None:
+    """Set each note's id and mod from its source, and its cards' to match."""
+    taken = {n.note_id for n in notes if n.note_id is not None}
+    spare = (i for i in itertools.count(1_000_000_000_000) if i not in taken)
+    rows = cursor.execute("SELECT id, guid FROM notes ORDER BY id").fetchall()
+    by_guid = {n.guid: n for n in notes}
+    # Move every note out of the way first, so the new ids never clash with old ones.
+    cursor.execute("UPDATE notes SET id = -id")
+    cursor.execute("UPDATE cards SET nid = -nid")
+    for old_id, guid in rows:
+        note = by_guid[guid]
+        new_id = note.note_id if note.note_id is not None else next(spare)
+        cursor.execute("UPDATE notes SET id = ?, mod = ? WHERE id = ?", (new_id, note.mod, -old_id))
+        cursor.execute(
+            "UPDATE cards SET nid = ?, mod = ? WHERE nid = ?", (new_id, note.mod, -old_id)
+        )
+
+
+def _write_zip(out: Path, db_path: Path, media: Sequence[tuple[str, Path]]) -> None:
+    ordered = sorted(media)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        _add(archive, "collection.anki2", db_path.read_bytes())
+        index = {str(i): name for i, (name, _) in enumerate(ordered)}
+        _add(archive, "media", json.dumps(index, sort_keys=True).encode())
+        for i, (_, path) in enumerate(ordered):
+            _add(archive, str(i), path.read_bytes())
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)

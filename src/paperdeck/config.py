@@ -1,0 +1,88 @@
+"""Vault configuration: ``paperdeck.toml`` in the vault, or ``[tool.paperdeck]`` in pyproject.
+
+CLI flags override what is read here. Reading is explicit (``load_config``), never done at
+import time.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from paperdeck.diagnostics import PaperdeckError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_IGNORE = (".obsidian/**", ".trash/**", "**/.*/**", "templates/**", "Templates/**")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for one vault; defaults give ``cards/<vault>.apkg`` with ``Papers::<Title>``."""
+
+    deck_prefix: str = "Papers"
+    """Parent deck for every note's subdeck."""
+    deck: str | None = None
+    """Deck name template for every note, e.g. ``"Reading::{title}"``; front matter wins."""
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    """Glob patterns, relative to the vault, of notes to skip."""
+    out: str | None = None
+    """Output ``.apkg``; relative paths are taken from the working directory."""
+    vault_name: str | None = None
+    """Obsidian vault name for ``obsidian://`` links (default: the notes folder's name)."""
+    figures_dir: str = "figures"
+    """Where generated figures go, relative to the working directory."""
+    extra_ignore: tuple[str, ...] = field(default=())
+    """Patterns added on the command line."""
+
+    def with_overrides(self, **values: Any) -> Config:
+        """A copy with the given non-``None`` values replaced (CLI flags)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+def load_config(vault: Path, *, search_from: Path | None = None) -> Config:
+    """Read ``vault/paperdeck.toml``, else ``[tool.paperdeck]`` from the nearest pyproject."""
+    own = vault / "paperdeck.toml"
+    if own.is_file():
+        return _from_mapping(_read_toml(own), own)
+    start = (search_from or Path.cwd()).resolve()
+    for folder in (vault.resolve(), *vault.resolve().parents, start, *start.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            section = _read_toml(pyproject).get("tool", {}).get("paperdeck")
+            if section is not None:
+                return _from_mapping(section, pyproject)
+    return Config()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PaperdeckError(f"{path}: invalid configuration: {exc}") from exc
+
+
+def _from_mapping(data: Any, path: Path) -> Config:
+    if not isinstance(data, dict):
+        raise PaperdeckError(f"{path}: [tool.paperdeck] must be a table")
+    known = {f.name for f in fields(Config)} - {"extra_ignore"}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise PaperdeckError(
+                f"{path}: unknown setting {key!r}; known: {', '.join(sorted(known))}"
+            )
+        if name == "ignore":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise PaperdeckError(f"{path}: 'ignore' must be a list of glob patterns")
+            value = (*DEFAULT_IGNORE, *value)
+        elif not isinstance(value, str):
+            raise PaperdeckError(f"{path}: {key!r} must be a string")
+        values[name] = value
+    return Config(**values)

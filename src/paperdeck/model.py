@@ -1,0 +1,62 @@
+"""The parsed form of a note: plain data, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Card:
+    """One ``Q:`` / ``A:`` flashcard, with the source lines it came from."""
+
+    question: str
+    """Markdown source of the question (math untouched, line endings normalised to ``\\n``)."""
+    answer: str
+    """Markdown source of the answer."""
+    line: int
+    """1-based line of the ``Q:``."""
+    answer_line: int
+    """1-based line of the ``A:``."""
+    end_line: int
+    """1-based last line of the answer: a new ID comment is inserted after it."""
+    card_id: int | None = None
+    """The number in ``<!--ID: N-->``, or ``None`` for a card that has none yet."""
+    id_line: int | None = None
+    """1-based line of the ID comment."""
+    reverse: bool = False
+    """Also make the answer-to-question card."""
+
+
+@dataclass(frozen=True)
+class FencedBlock:
+    """A fenced code block, kept so that plugins (figure specs) can read their own fences."""
+
+    info: str
+    content: str
+    line: int
+    """1-based line of the opening fence."""
+
+
+@dataclass(frozen=True)
+class NoteMeta:
+    """What the header lines or the YAML front matter say about the paper."""
+
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    year: str | None = None
+    link: str | None = None
+    deck: str | None = None
+
+
+@dataclass(frozen=True)
+class Note:
+    """A parsed note: its metadata, cards, tags and fenced blocks."""
+
+    path: str
+    """Path as shown in messages."""
+    meta: NoteMeta
+    cards: tuple[Card, ...]
+    inline_tags: tuple[str, ...] = ()
+    """``#tags`` found in the prose, in order of first appearance, without ``#``."""
+    fences: tuple[FencedBlock, ...] = field(default=())

@@ -1,0 +1,360 @@
+"""Parse one note's text into a :class:`~paperdeck.model.Note` (pure: text in, data out).
+
+The note format, in the order it is read:
+
+1. optional YAML front matter between ``---`` lines;
+2. optional header lines ``Title:``, ``Authors:``, ``Tags:``, ``Year:``, ``Link:``, ``Deck:``;
+3. prose with ``#tags``, math, embeds and fenced code;
+4. cards: a ``Q:`` line (the question may continue on following lines), an ``A:`` line
+   (the answer may continue), closed by ``<!--ID: N-->``. A card without an ID ends at a
+   blank line, the next ``Q:`` or a heading.
+
+markdown-it finds the block structure (fences, indented code, math blocks) so that a
+``Q:`` or ``$$`` inside code is never mistaken for a card or math.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from paperdeck.diagnostics import Diagnostic, error, warning
+from paperdeck.model import Card, FencedBlock, Note, NoteMeta
+from paperdeck.tags import find_tags, split_tag_list, unique
+
+LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+Q_RE = re.compile(r"^Q:(?:[ \t]|$)")
+A_RE = re.compile(r"^A:(?:[ \t]|$)")
+ID_RE = re.compile(r"^\s*<!--\s*ID:\s*(\d{1,19})\s*-->\s*$")
+ID_LIKE_RE = re.compile(r"^\s*<!--\s*ID\b", re.IGNORECASE)
+HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+HEADER_RE = re.compile(r"^(title|authors?|tags|year|link|deck)[ \t]*:[ \t]*(.*?)[ \t]*$", re.I)
+FENCE_LINE_RE = re.compile(r"^ {0,3}(?:---|\.\.\.)\s*$")
+MAX_ID = 2**63 - 1
+
+_BLOCK_PARSER = MarkdownIt("commonmark").use(dollarmath_plugin, allow_space=False)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their own endings kept, so that joining them gives back ``text``."""
+    return LINE_RE.findall(text)
+
+
+@dataclass
+class _Scan:
+    """Working state of one parse: the lines and what has been found so far."""
+
+    path: str
+    lines: list[str]
+    excluded: set[int] = field(default_factory=set)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def text(self, i: int) -> str:
+        return self.lines[i].rstrip("\r\n")
+
+    def is_blank(self, i: int) -> bool:
+        return not self.text(i).strip()
+
+
+def parse_note(text: str, *, path: str) -> tuple[Note, list[Diagnostic]]:
+    """Parse a note. Problems come back as diagnostics; this never raises for bad input."""
+    text = text.removeprefix("\ufeff")
+    scan = _Scan(path, split_lines(text))
+    meta, body_start = _read_front_matter(scan)
+    meta, body_start = _read_header_lines(scan, meta, body_start)
+    fences = _mark_code_and_math(scan, body_start)
+    _check_display_math(scan, body_start)
+    cards = _read_cards(scan, body_start)
+    inline_tags = _read_inline_tags(scan, body_start)
+    note = Note(path, meta, tuple(cards), inline_tags, tuple(fences))
+    return note, scan.diagnostics
+
+
+# --- front matter and header lines -------------------------------------------------------
+
+
+def _read_front_matter(scan: _Scan) -> tuple[NoteMeta, int]:
+    lines = scan.lines
+    if not lines or scan.text(0).rstrip() != "---":
+        return NoteMeta(), 0
+    end = next((i for i in range(1, len(lines)) if FENCE_LINE_RE.match(scan.text(i))), None)
+    if end is None:
+        scan.diagnostics.append(error(scan.path, 1, "front matter has no closing '---'"))
+        return NoteMeta(), len(lines)
+    source = "".join(lines[1:end])
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = 2 + mark.line if mark is not None else 1
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        scan.diagnostics.append(error(scan.path, line, f"invalid front matter: {problem}"))
+        return NoteMeta(), end + 1
+    if data is None:
+        return NoteMeta(), end + 1
+    if not isinstance(data, dict):
+        scan.diagnostics.append(error(scan.path, 1, "front matter must be a mapping of keys"))
+        return NoteMeta(), end + 1
+    return _meta_from_mapping(scan, data), end + 1
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value).strip() or None
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return split_tag_list(value) if "#" in value else [v.strip() for v in value.split(",")]
+    if isinstance(value, list):
+        return [str(v).strip().lstrip("#") for v in value if v is not None and str(v).strip()]
+    return [str(value)]
+
+
+def _meta_from_mapping(scan: _Scan, data: dict[Any, Any]) -> NoteMeta:
+    keys = {str(k).lower(): v for k, v in data.items()}
+    tags = keys.get("tags", keys.get("tag"))
+    if tags is not None and not isinstance(tags, str | list):
+        scan.diagnostics.append(error(scan.path, 1, "front matter 'tags' must be a list"))
+        tags = None
+    return NoteMeta(
+        title=_as_text(keys.get("title")),
+        authors=tuple(_as_list(keys.get("authors", keys.get("author")))),
+        tags=tuple(t for t in _as_list(tags) if t),
+        year=_as_text(keys.get("year")),
+        link=_as_text(keys.get("link", keys.get("url"))),
+        deck=_as_text(keys.get("deck")),
+    )
+
+
+def _read_header_lines(scan: _Scan, meta: NoteMeta, start: int) -> tuple[NoteMeta, int]:
+    i = start
+    while i < len(scan.lines) and scan.is_blank(i):
+        i += 1
+    values: dict[str, str] = {}
+    while i < len(scan.lines) and (m := HEADER_RE.match(scan.text(i))):
+        key = m.group(1).lower().rstrip("s") if m.group(1).lower() != "tags" else "tags"
+        values[key] = m.group(2)
+        i += 1
+    if not values:
+        return meta, start
+    authors = values.get("author")
+    return (
+        NoteMeta(
+            title=values.get("title") or meta.title,
+            authors=tuple(_split_authors(authors)) if authors else meta.authors,
+            tags=unique([*meta.tags, *split_tag_list(values.get("tags", ""))]),
+            year=values.get("year") or meta.year,
+            link=values.get("link") or meta.link,
+            deck=values.get("deck") or meta.deck,
+        ),
+        i,
+    )
+
+
+def _split_authors(value: str) -> list[str]:
+    """``#Eric_Jang #Ben_Poole`` or ``Eric Jang, Ben Poole``: authors as tag-safe names."""
+    if "#" in value:
+        return split_tag_list(value)
+    return [re.sub(r"\s+", "_", a.strip()) for a in re.split(r",|;| and ", value) if a.strip()]
+
+
+# --- block structure ----------------------------------------------------------------------
+
+
+def _mark_code_and_math(scan: _Scan, start: int) -> list[FencedBlock]:
+    """Record which lines are code or math blocks; return the fenced blocks."""
+    body = "".join(["\n"] * start + scan.lines[start:])
+    fences: list[FencedBlock] = []
+    for token in _BLOCK_PARSER.parse(body):
+        if token.map is None or token.type not in {"fence", "code_block", "math_block"}:
+            continue
+        first, last = token.map
+        scan.excluded.update(range(first, last))
+        if token.type == "fence":
+            fences.append(FencedBlock(token.info.strip(), token.content, first + 1))
+    return fences
+
+
+def _check_display_math(scan: _Scan, start: int) -> None:
+    """An unclosed ``$$`` swallows the rest of a card in Anki: report where it opened."""
+    opened_at: int | None = None
+    for i in range(start, len(scan.lines)):
+        if i in scan.excluded and opened_at is None:
+            continue
+        text = re.sub(r"\\\$", "", scan.text(i))
+        for _ in re.finditer(r"\$\$", text):
+            opened_at = i if opened_at is None else None
+        if opened_at is not None and _ends_block(scan, i + 1):
+            scan.diagnostics.append(error(scan.path, opened_at + 1, "unclosed '$$' display math"))
+            opened_at = None
+    if opened_at is not None:
+        scan.diagnostics.append(error(scan.path, opened_at + 1, "unclosed '$$' display math"))
+
+
+def _ends_block(scan: _Scan, i: int) -> bool:
+    """Display math never runs past a card boundary or a heading."""
+    if i >= len(scan.lines):
+        return False
+    text = scan.text(i)
+    return bool(Q_RE.match(text) or HEADING_RE.match(text) or ID_RE.match(text))
+
+
+# --- cards ------------------------------------------------------------------------------------
+
+
+def _read_cards(scan: _Scan, start: int) -> list[Card]:
+    cards: list[Card] = []
+    i = start
+    while i < len(scan.lines):
+        text = scan.text(i)
+        if i in scan.excluded:
+            i += 1
+        elif Q_RE.match(text):
+            card, i = _read_card(scan, i)
+            if card is not None:
+                cards.append(card)
+        elif ID_RE.match(text):
+            scan.diagnostics.append(error(scan.path, i + 1, "ID comment with no card above it"))
+            i += 1
+        elif ID_LIKE_RE.match(text):
+            scan.diagnostics.append(error(scan.path, i + 1, f"malformed card ID: {text.strip()}"))
+            i += 1
+        elif A_RE.match(text):
+            scan.diagnostics.append(error(scan.path, i + 1, "'A:' with no 'Q:' above it"))
+            i += 1
+        else:
+            i += 1
+    return cards
+
+
+def _is_boundary(scan: _Scan, i: int) -> bool:
+    text = scan.text(i)
+    return bool(Q_RE.match(text) or HEADING_RE.match(text))
+
+
+def _read_card(scan: _Scan, q: int) -> tuple[Card | None, int]:
+    """Read the card whose ``Q:`` is on line index ``q``; return it and the next line to scan."""
+    n = len(scan.lines)
+    a = q + 1
+    while a < n and (a in scan.excluded or not A_RE.match(scan.text(a))):
+        if a not in scan.excluded and (
+            _is_boundary(scan, a) or ID_LIKE_RE.match(scan.text(a)) or _blank_before_other(scan, a)
+        ):
+            break
+        a += 1
+    if a >= n or not A_RE.match(scan.text(a)) or a in scan.excluded:
+        scan.diagnostics.append(error(scan.path, q + 1, "'Q:' with no 'A:' after it"))
+        return None, max(a, q + 1)
+
+    end = a  # last line of the answer
+    j = a + 1
+    card_id: int | None = None
+    id_line: int | None = None
+    while j < n:
+        text = scan.text(j)
+        if j in scan.excluded:
+            end = j
+        elif ID_RE.match(text):
+            card_id, id_line = _parse_id(scan, j)
+            j += 1
+            break
+        elif ID_LIKE_RE.match(text):
+            scan.diagnostics.append(error(scan.path, j + 1, f"malformed card ID: {text.strip()}"))
+            j += 1
+            break
+        elif _is_boundary(scan, j) or (scan.is_blank(j) and not _id_follows(scan, j)):
+            break
+        elif not scan.is_blank(j):
+            end = j
+        j += 1
+
+    question = _field(scan, q, a - 1, prefix_len=2)
+    answer = _field(scan, a, end, prefix_len=2)
+    if not question.strip():
+        scan.diagnostics.append(warning(scan.path, q + 1, "card has an empty question"))
+    card = Card(
+        question=question,
+        answer=answer,
+        line=q + 1,
+        answer_line=a + 1,
+        end_line=end + 1,
+        card_id=card_id,
+        id_line=id_line,
+    )
+    return card, j
+
+
+def _blank_before_other(scan: _Scan, i: int) -> bool:
+    """A blank line inside a question ends it unless the ``A:`` comes next."""
+    if not scan.is_blank(i):
+        return False
+    k = i
+    while k < len(scan.lines) and scan.is_blank(k):
+        k += 1
+    return k >= len(scan.lines) or not A_RE.match(scan.text(k))
+
+
+def _id_follows(scan: _Scan, i: int) -> bool:
+    """Does an ID comment close this card before the next card or heading?
+
+    This lets an answer that has an ID span blank lines, while an answer without one
+    ends at its first blank line.
+    """
+    for k in range(i, len(scan.lines)):
+        if k in scan.excluded:
+            continue
+        text = scan.text(k)
+        if ID_LIKE_RE.match(text):
+            return True
+        if _is_boundary(scan, k) or A_RE.match(text):
+            return False
+    return False
+
+
+def _parse_id(scan: _Scan, i: int) -> tuple[int | None, int]:
+    m = ID_RE.match(scan.text(i))
+    assert m is not None
+    value = int(m.group(1))
+    if not 0 < value <= MAX_ID:
+        scan.diagnostics.append(error(scan.path, i + 1, f"card ID out of range: {value}"))
+        return None, i + 1
+    return value, i + 1
+
+
+def _field(scan: _Scan, first: int, last: int, *, prefix_len: int) -> str:
+    """Join the lines of a question or answer, dropping the ``Q:``/``A:`` marker."""
+    lines = [scan.text(k) for k in range(first, last + 1)]
+    lines[0] = lines[0][prefix_len:]
+    if lines[0].startswith((" ", "\t")):
+        lines[0] = lines[0][1:]
+    return "\n".join(lines).rstrip()
+
+
+# --- inline tags --------------------------------------------------------------------------
+
+
+def _read_inline_tags(scan: _Scan, start: int) -> tuple[str, ...]:
+    tags: list[str] = []
+    for i in range(start, len(scan.lines)):
+        if i in scan.excluded or HEADING_RE.match(scan.text(i)):
+            continue
+        tags.extend(find_tags(scan.text(i)))
+    return unique(tags)
+
+
+def card_ids(notes: Sequence[Note]) -> dict[int, list[tuple[str, int]]]:
+    """Every card ID in the vault with the places it appears (for duplicate checks)."""
+    places: dict[int, list[tuple[str, int]]] = {}
+    for note in notes:
+        for card in note.cards:
+            if card.card_id is not None and card.id_line is not None:
+                places.setdefault(card.card_id, []).append((note.path, card.id_line))
+    return places

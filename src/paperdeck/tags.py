@@ -1,0 +1,58 @@
+"""Obsidian ``#tags``: finding them in prose and making them safe for Anki."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# An Obsidian tag: letters (any script), digits, ``_``, ``-`` and ``/`` for nesting.
+# It starts after whitespace or an opening bracket, so ``a#b`` and URL fragments are not tags.
+_TAG_RE = re.compile(r"(?:(?<=^)|(?<=[\s(\[{,;]))#([\w/-]*[^\W\d][\w/-]*)", re.UNICODE)
+
+# Spans inside which a ``#`` is never a tag.
+_NON_PROSE_RES = (
+    re.compile(r"(`+).*?\1"),  # inline code
+    re.compile(r"\$\$.*?\$\$"),  # display math on one line
+    re.compile(r"\$(?=\S)(?:\\.|[^$\\])*?(?<=\S)\$"),  # inline math, Obsidian's rule
+    re.compile(r"<!--.*?-->"),  # HTML comments (card IDs)
+    re.compile(r"\]\([^)]*\)"),  # Markdown link targets
+    re.compile(r"\[\[[^\]]*\]\]"),  # wikilinks and embeds
+    re.compile(r"<[a-zA-Z][a-zA-Z0-9+.-]*:[^>\s]*>"),  # autolinks
+    re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+"),  # bare URLs
+)
+
+
+def mask_non_prose(line: str) -> str:
+    """Blank out code, math, links and comments so that only prose is scanned for tags."""
+    for pattern in _NON_PROSE_RES:
+        line = pattern.sub(lambda m: " " * len(m.group(0)), line)
+    return line
+
+
+def find_tags(line: str) -> list[str]:
+    """The tags in one line of prose, without ``#`` (``#VQ-VAE's`` gives ``VQ-VAE``)."""
+    return [m.group(1).strip("/") for m in _TAG_RE.finditer(mask_non_prose(line))]
+
+
+def split_tag_list(value: str) -> list[str]:
+    """Parse a header value such as ``#Google_Brain #ICLR`` or ``a, b`` into tag names."""
+    parts = re.split(r"[\s,]+", value.strip())
+    return [p.lstrip("#") for p in parts if p.lstrip("#")]
+
+
+def anki_tag(tag: str) -> str:
+    """Anki's form of an Obsidian tag: nesting ``a/b`` becomes ``a::b``, no spaces."""
+    cleaned = re.sub(r"\s+", "_", tag.strip().lstrip("#"))
+    return "::".join(part for part in cleaned.split("/") if part)
+
+
+def unique(items: Iterable[str]) -> tuple[str, ...]:
+    """Items without repeats, first occurrence first (case-insensitive, as Anki compares tags)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for item in items:
+        key = item.casefold()
+        if item and key not in seen:
+            seen.add(key)
+            out.append(item)
+    return tuple(out)

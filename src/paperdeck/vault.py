@@ -1,0 +1,86 @@
+"""The vault on disk: which files are notes, and reading them safely (the I/O edge)."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from paperdeck.diagnostics import Diagnostic, error
+from paperdeck.model import Note
+from paperdeck.parse import parse_note
+
+
+@dataclass(frozen=True)
+class SourceNote:
+    """A note file as read: where it is, its exact bytes, and its parse."""
+
+    path: Path
+    rel: PurePosixPath
+    """Path relative to the vault root, with ``/`` separators."""
+    data: bytes
+    text: str
+    note: Note
+    mtime: float
+
+
+def display_path(path: Path) -> str:
+    """The path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def is_ignored(rel: PurePosixPath, patterns: tuple[str, ...]) -> bool:
+    """Glob match against the vault-relative path; ``dir/**`` matches everything below."""
+    text = rel.as_posix()
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(text, pattern):
+            return True
+        if pattern.endswith("/**") and (text + "/").startswith(pattern[:-2]):
+            return True
+        if pattern.startswith("**/") and fnmatch.fnmatchcase(text, pattern[3:]):
+            return True
+    return False
+
+
+def list_vault_files(vault: Path, ignore: tuple[str, ...]) -> list[PurePosixPath]:
+    """Every file in the vault (not only notes: embeds resolve against these), sorted."""
+    found: list[PurePosixPath] = []
+    for root, dirs, files in os.walk(vault):
+        rel_root = PurePosixPath(Path(root).relative_to(vault).as_posix())
+        dirs[:] = sorted(d for d in dirs if not is_ignored(rel_root / d / "x", ignore))
+        for name in files:
+            rel = rel_root / name if str(rel_root) != "." else PurePosixPath(name)
+            if not is_ignored(rel, ignore):
+                found.append(rel)
+    return sorted(found)
+
+
+def decode_note(data: bytes, shown: str) -> tuple[str | None, Diagnostic | None]:
+    """Decode a note's bytes as UTF-8 (BOM kept as ``\\ufeff``), or say why it can't be."""
+    if b"\x00" in data:
+        return None, error(shown, 0, "binary file, not a Markdown note")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return None, error(shown, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x})")
+
+
+def load_note(vault: Path, rel: PurePosixPath) -> tuple[SourceNote | None, list[Diagnostic]]:
+    """Read and parse one note; unreadable or undecodable files give a diagnostic."""
+    path = vault / rel
+    shown = display_path(path)
+    try:
+        data = path.read_bytes()
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        return None, [error(shown, 0, f"cannot read: {exc.strerror or exc}")]
+    text, problem = decode_note(data, shown)
+    if text is None:
+        return None, [problem] if problem else []
+    note, diagnostics = parse_note(text, path=shown)
+    return SourceNote(path, rel, data, text, note, mtime), diagnostics
