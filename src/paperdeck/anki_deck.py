@@ -16,7 +16,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -142,6 +142,56 @@ def _fix_notes(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote]) -> None:
         cursor.execute(
             "UPDATE cards SET nid = ?, mod = ? WHERE nid = ?", (new_id, note.mod, -old_id)
         )
+
+
+@dataclass(frozen=True)
+class WrittenNote:
+    """A note as a previous build wrote it: what it said and when it was last changed."""
+
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    mod: int
+
+
+def read_apkg_notes(path: Path) -> dict[str, WrittenNote]:
+    """The notes of a package paperdeck wrote before, by guid; empty if it is unreadable."""
+    try:
+        with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as tmp:
+            db_path = Path(tmp) / "collection.anki2"
+            db_path.write_bytes(archive.read("collection.anki2"))
+            conn = sqlite3.connect(db_path)
+            try:
+                rows = conn.execute("SELECT guid, flds, tags, mod FROM notes").fetchall()
+            finally:
+                conn.close()
+    except (OSError, KeyError, zipfile.BadZipFile, sqlite3.DatabaseError):
+        return {}
+    return {
+        guid: WrittenNote(tuple(flds.split("\x1f")), tuple(tags.split()), int(mod))
+        for guid, flds, tags, mod in rows
+    }
+
+
+def keep_unchanged_mods(
+    notes: Sequence[AnkiNote], previous: dict[str, WrittenNote]
+) -> list[AnkiNote]:
+    """Give each note the ``mod`` it had in the previous build unless its content changed.
+
+    Anki's importer updates a note whose incoming ``mod`` is newer. A note file holds many
+    cards, so its mtime alone would mark every card of an edited note as changed; a card
+    whose fields and tags are as before keeps its old ``mod`` (and so any edit made to it in
+    Anki), while a changed one gets the newer of the file's mtime and old ``mod + 1``.
+    """
+    settled: list[AnkiNote] = []
+    for note in notes:
+        before = previous.get(note.guid)
+        if before is None:
+            settled.append(note)
+        elif before.fields == note.fields and before.tags == note.tags:
+            settled.append(replace(note, mod=before.mod))
+        else:
+            settled.append(replace(note, mod=max(note.mod, before.mod + 1)))
+    return settled
 
 
 def _write_zip(out: Path, db_path: Path, media: Sequence[tuple[str, Path]]) -> None:

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from paperdeck.anki_deck import AnkiNote, guid_for, write_apkg
+from paperdeck.anki_deck import (
+    AnkiNote,
+    guid_for,
+    keep_unchanged_mods,
+    read_apkg_notes,
+    write_apkg,
+)
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
 from paperdeck.fileio import atomic_path, atomic_write_bytes
@@ -102,9 +108,8 @@ def write_missing_ids(vault: Vault, *, write: bool, now_ms: int | None = None) -
         assigned = {c.end_line: next(fresh) for c in missing}
         new_text = insert_ids(source.text, assigned)
         new_note, problems = parse_note(new_text, path=shown)
-        if problems or [c.card_id for c in new_note.cards if c.end_line in assigned] != list(
-            assigned.values()
-        ):
+        expected = [c.card_id or assigned[c.end_line] for c in source.note.cards]
+        if problems or [c.card_id for c in new_note.cards] != expected:
             diagnostics.append(error(shown, missing[0].line, "could not add IDs safely; unchanged"))
             continue
         atomic_write_bytes(source.path, new_text.encode("utf-8"))
@@ -224,8 +229,11 @@ def _render(
 
 def write_deck(content: DeckContent, out: Path) -> None:
     """Write the deck; the previous file is replaced only once the new one is complete."""
+    notes = (
+        keep_unchanged_mods(content.notes, read_apkg_notes(out)) if out.exists() else content.notes
+    )
     with atomic_path(out) as tmp:
-        write_apkg(content.notes, sorted(content.media.items()), tmp)
+        write_apkg(notes, sorted(content.media.items()), tmp)
 
 
 @dataclass

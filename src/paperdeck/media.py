@@ -76,14 +76,16 @@ class VaultIndex:
             return self.generated[target]
         if target.startswith(("/", "\\", "~")) or re.match(r"^[a-zA-Z]:[\\/]", target):
             raise OutsideVault(f"embed {embed.target!r} is an absolute path outside the vault")
-        candidates = [note_rel.parent / target, PurePosixPath(target)]
-        for candidate in candidates:
-            normal = _normalise(candidate)
-            if normal is None:
-                raise OutsideVault(f"embed {embed.target!r} points outside the notes folder")
-        for candidate in candidates:
-            normal = _normalise(candidate)
-            if normal is not None and (hit := self._by_path.get(normal.as_posix().casefold())):
+        # Obsidian reads a path relative to the note's folder or to the vault root.
+        inside = [
+            normal
+            for normal in (_normalise(note_rel.parent / target), _normalise(PurePosixPath(target)))
+            if normal is not None
+        ]
+        if not inside:
+            raise OutsideVault(f"embed {embed.target!r} points outside the notes folder")
+        for normal in inside:
+            if hit := self._by_path.get(normal.as_posix().casefold()):
                 return self._checked(hit, embed)
         if "/" not in target:
             matches = self._by_name.get(target.casefold(), [])

@@ -73,7 +73,7 @@ def parse_note(text: str, *, path: str) -> tuple[Note, list[Diagnostic]]:
     cards = _read_cards(scan, body_start)
     inline_tags = _read_inline_tags(scan, body_start)
     note = Note(path, meta, tuple(cards), inline_tags, tuple(fences))
-    return note, scan.diagnostics
+    return note, sorted(scan.diagnostics, key=lambda d: d.line)
 
 
 # --- front matter and header lines -------------------------------------------------------

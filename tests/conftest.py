@@ -1,0 +1,50 @@
+"""Shared fixtures: a temporary copy of the example vault and a real Anki collection."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_NOTE = REPO / "notes" / "Categorical reparameterization with gumbel-softmax.md"
+
+
+@pytest.fixture
+def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the example vault in a temporary working directory (``./notes``)."""
+    monkeypatch.chdir(tmp_path)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    shutil.copy2(SEED_NOTE, notes / SEED_NOTE.name)
+    return notes
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Iterator[object]:
+    """A fresh, empty Anki collection made by Anki's own Python package."""
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path / "collection.anki2"))
+    yield col
+    col.close()
+
+
+def import_apkg(col: object, apkg: Path, *, update: str = "if-newer") -> object:
+    """Import a package the way Anki's File > Import does; return Anki's import log."""
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition as Condition
+
+    condition = {
+        "if-newer": Condition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+        "always": Condition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_ALWAYS,
+    }[update]
+    request = ImportAnkiPackageRequest(
+        package_path=str(apkg.resolve()),
+        options=ImportAnkiPackageOptions(
+            merge_notetypes=True, with_scheduling=False, update_notes=condition
+        ),
+    )
+    return col.import_anki_package(request).log  # type: ignore[attr-defined]

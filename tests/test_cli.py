@@ -1,0 +1,226 @@
+"""The real CLI on real files: messages name file and line, exit codes, no tracebacks,
+and a failed build never touches the previous deck or the notes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from paperdeck.cli import main
+
+NOTE_NAME = "Categorical reparameterization with gumbel-softmax.md"
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_clean_failure(result: Result, *expected: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    for text in expected:
+        assert text in result.output, result.output
+
+
+@pytest.fixture
+def built(vault: Path) -> tuple[Path, bytes]:
+    """The example vault, built once: (deck path, deck bytes)."""
+    result = run("build", str(vault))
+    assert result.exit_code == 0, result.output
+    deck = Path("cards/notes.apkg")
+    return deck, deck.read_bytes()
+
+
+BAD_NOTES = {
+    "non-utf8": (b"Title: x\n\nQ: caf\xe9\nA: b\n", "bad.md:3: error: not valid UTF-8"),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "bad.md: error: binary file"),
+    "front matter": (b"---\ntitle: [unclosed\n---\n", "bad.md:3: error: invalid front matter"),
+    "unclosed $$": (b"Q: x\nA: $$ y\n\nmore\n", "bad.md:2: error: unclosed '$$'"),
+    "Q without A": (b"Title: t\n\nQ: lonely question\n\nprose\n", "bad.md:3: error: 'Q:' with no"),
+    "malformed ID": (b"Q: q\nA: a\n<!--ID: 12ab-->\n", "bad.md:3: error: malformed card ID"),
+}
+
+
+@pytest.mark.parametrize("content,message", BAD_NOTES.values(), ids=list(BAD_NOTES))
+def test_bad_note_fails_cleanly_and_keeps_previous_deck(
+    built: tuple[Path, bytes], vault: Path, content: bytes, message: str
+) -> None:
+    deck, deck_bytes = built
+    (vault / "bad.md").write_bytes(content)
+    seed_before = (vault / NOTE_NAME).read_bytes()
+
+    result = run("build", str(vault))
+
+    assert_clean_failure(result, message, "1 error", "Deck not written")
+    assert deck.read_bytes() == deck_bytes
+    assert (vault / NOTE_NAME).read_bytes() == seed_before
+    assert (vault / "bad.md").read_bytes() == content
+
+
+def test_duplicate_ids_name_both_places(built: tuple[Path, bytes], vault: Path) -> None:
+    (vault / "copy.md").write_text("Q: again\nA: same id\n<!--ID: 1683650871138-->\n")
+    result = run("build", str(vault))
+    assert_clean_failure(
+        result,
+        f"notes/copy.md:3: error: duplicate card ID 1683650871138 (also at notes/{NOTE_NAME}:40)",
+        f"notes/{NOTE_NAME}:40: error: duplicate card ID 1683650871138 (also at notes/copy.md:3)",
+    )
+
+
+@pytest.mark.parametrize("target", ["../secret.png", "/etc/hosts.png", "a/../../x.png"])
+def test_embed_outside_vault_is_refused(
+    built: tuple[Path, bytes], vault: Path, target: str
+) -> None:
+    (vault.parent / "secret.png").write_bytes(b"not for sharing")
+    (vault / "leak.md").write_text(f"Q: q\nA: ![[{target}]]\n<!--ID: 1700000000009-->\n")
+    result = run("build", str(vault))
+    assert_clean_failure(result, "notes/leak.md:2: error: embed", "outside")
+    assert built[0].read_bytes() == built[1]
+
+
+def test_symlink_leaving_vault_is_refused(vault: Path) -> None:
+    (vault.parent / "secret.png").write_bytes(b"not for sharing")
+    (vault / "link.png").symlink_to(vault.parent / "secret.png")
+    (vault / "leak.md").write_text("Q: q\nA: ![[link.png]]\n<!--ID: 1700000000009-->\n")
+    assert_clean_failure(run("build", str(vault)), "notes/leak.md:2: error:", "leaves")
+
+
+def test_missing_image_is_a_warning_unless_strict(vault: Path) -> None:
+    result = run("build", str(vault))
+    assert result.exit_code == 0
+    assert f"notes/{NOTE_NAME}:65: warning: missing image 'Pasted image 20230509124737.png'" in (
+        result.output
+    )
+    strict = run("build", str(vault), "--strict", "-o", "cards/strict.apkg")
+    assert_clean_failure(strict, f"notes/{NOTE_NAME}:65: error: missing image")
+    assert not Path("cards/strict.apkg").exists()
+
+
+def test_images_resolve_like_obsidian_and_never_collide(vault: Path) -> None:
+    (vault / "a").mkdir()
+    (vault / "b").mkdir()
+    (vault / "a" / "x.png").write_bytes(b"\x89PNG first")
+    (vault / "b" / "x.png").write_bytes(b"\x89PNG second")
+    (vault / "a" / "n.md").write_text(
+        "Q: which x?\nA: ![[x.png]] and ![[b/x.png|200]] and ![](../b/x.png)\n"
+        "<!--ID: 1700000000010-->\n"
+    )
+    result = run("build", str(vault), "--no-write")
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile("cards/notes.apkg") as apkg:
+        names = json.loads(apkg.read("media"))
+        contents = {name: apkg.read(index) for index, name in names.items()}
+    assert sorted(contents.values()) == [b"\x89PNG first", b"\x89PNG second"]
+    assert all(name.startswith("x-") and name.endswith(".png") for name in contents)
+
+
+def test_no_write_reports_cards_without_ids_and_leaves_notes(vault: Path) -> None:
+    note = vault / "new.md"
+    note.write_bytes(b"Q: one\nA: two\n")
+    result = run("build", str(vault), "--no-write")
+    assert result.exit_code == 0, result.output
+    assert "notes/new.md:1: warning: card has no ID yet (not written: --no-write)" in result.output
+    assert note.read_bytes() == b"Q: one\nA: two\n"
+
+
+def test_read_only_note_is_not_rewritten(vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    note = vault / "ro.md"
+    note.write_bytes(b"Q: one\nA: two\n")
+    note.chmod(0o444)
+    if os.geteuid() == 0:  # root may write anything: make the check see what a user would
+        real_access = os.access
+        monkeypatch.setattr(
+            os, "access", lambda p, mode: False if Path(p) == note else real_access(p, mode)
+        )
+    result = run("build", str(vault))
+    assert result.exit_code == 0, result.output
+    assert "notes/ro.md:1: warning: card has no ID yet (not written: the note is read-only)" in (
+        result.output
+    )
+    assert note.read_bytes() == b"Q: one\nA: two\n"
+
+
+def test_ids_are_written_back_with_crlf_and_bom_preserved(vault: Path) -> None:
+    note = vault / "win.md"
+    original = "\ufeffTitle: Win\r\n\r\nQ: one\r\nA: two\r\n\r\nQ: three\r\nA: four".encode()
+    note.write_bytes(original)
+    result = run("build", str(vault))
+    assert result.exit_code == 0, result.output
+    written = note.read_bytes()
+    lines = written.split(b"\r\n")
+    assert lines[0] == "\ufeffTitle: Win".encode()
+    assert lines[4].startswith(b"<!--ID: ") and lines[-1].startswith(b"<!--ID: ")
+    assert b"\n" not in written.replace(b"\r\n", b"")
+    assert "notes/win.md:3: added ID" in result.output
+
+
+def test_unchanged_input_gives_identical_deck(vault: Path) -> None:
+    assert run("build", str(vault), "-o", "one.apkg").exit_code == 0
+    assert run("build", str(vault), "-o", "two.apkg").exit_code == 0
+    assert Path("one.apkg").read_bytes() == Path("two.apkg").read_bytes()
+
+
+def test_check_lists_cards_and_writes_nothing(vault: Path) -> None:
+    (vault / "new.md").write_bytes(b"Q: one\nA: two\n")
+    result = run("check", str(vault))
+    assert result.exit_code == 0, result.output
+    assert f"notes/{NOTE_NAME}:36: [ID 1683650871138] What is the Gumbel-Max trick?" in (
+        result.output
+    )
+    assert "notes/new.md:1: [no ID yet] one" in result.output
+    assert "6 cards in 2 notes" in result.output
+    assert (vault / "new.md").read_bytes() == b"Q: one\nA: two\n"
+    assert not Path("cards").exists()
+
+
+def test_config_file_sets_prefix_ignore_and_output(vault: Path) -> None:
+    (vault / "paperdeck.toml").write_text(
+        'deck_prefix = "Reading"\nignore = ["drafts/**"]\nout = "out/vault.apkg"\n'
+    )
+    (vault / "drafts").mkdir()
+    (vault / "drafts" / "wip.md").write_bytes(b"Q: broken\n")
+    result = run("build", str(vault))
+    assert result.exit_code == 0, result.output
+    assert Path("out/vault.apkg").exists()
+    flag = run("build", str(vault), "--deck-prefix", "Other", "-o", "flag.apkg")
+    assert flag.exit_code == 0 and Path("flag.apkg").exists()
+
+
+def test_bad_config_is_a_clean_error(vault: Path) -> None:
+    (vault / "paperdeck.toml").write_text("deck_prefx = 'typo'\n")
+    result = run("build", str(vault))
+    assert result.exit_code == 1
+    assert "unknown setting 'deck_prefx'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_usage_errors_exit_2(vault: Path) -> None:
+    assert run("build", "no/such/dir").exit_code == 2
+    assert run("build", str(vault), "--no-such-flag").exit_code == 2
+
+
+def test_every_command_has_help() -> None:
+    assert isinstance(main, click.Group)
+    for name, command in main.commands.items():
+        assert command.help, name
+        assert run(name, "--help").exit_code == 0
+
+
+def test_python_m_paperdeck_runs(vault: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperdeck", "check", str(vault)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "5 cards in 1 note" in proc.stdout

@@ -1,0 +1,89 @@
+"""ID write-back changes nothing but the inserted ID lines (property-based)."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paperdeck.ids import insert_ids, new_ids
+from paperdeck.parse import parse_note
+
+ENDINGS = st.sampled_from(["\n", "\r\n", "\r"])
+# Prose that can't be mistaken for structure: it starts with a letter other than Q/A.
+WORDS = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=0, max_size=20
+)
+PROSE = WORDS.map(lambda s: "p " + s.replace("$", "").replace("<", "").replace("`", "").strip())
+
+
+@st.composite
+def notes(draw: st.DrawFn) -> str:
+    """A note of prose blocks and cards, some with IDs, with one kind of line ending."""
+    nl = draw(ENDINGS)
+    blocks: list[str] = []
+    next_id = 1_600_000_000_000
+    for _ in range(draw(st.integers(1, 6))):
+        if draw(st.booleans()):
+            blocks.append(nl.join(draw(st.lists(PROSE, min_size=1, max_size=3))))
+        else:
+            card = f"Q: {draw(PROSE)}{nl}A: {draw(PROSE)}"
+            if draw(st.booleans()):
+                card += f"{nl}A second answer line $x_{{1}}$"
+            if draw(st.booleans()):
+                next_id += 1
+                card += f"{nl}<!--ID: {next_id}-->"
+            blocks.append(card)
+    text = (nl + nl).join(blocks)
+    if draw(st.booleans()):
+        text += nl
+    if draw(st.booleans()):
+        text = "\ufeff" + text
+    return text
+
+
+def remove_ids(text: str, ids: list[int]) -> str:
+    for card_id in ids:
+        comment = re.escape(f"<!--ID: {card_id}-->")
+        text, inner = re.subn(comment + r"(\r\n|\r|\n)", "", text)
+        if not inner:
+            text, last = re.subn(r"(\r\n|\r|\n)" + comment + r"$", "", text)
+            assert last == 1, card_id
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(notes())
+def test_write_back_changes_only_the_id_lines(text: str) -> None:
+    note, diagnostics = parse_note(text, path="n.md")
+    assert not diagnostics
+    missing = [c for c in note.cards if c.card_id is None]
+    fresh = new_ids({c.card_id for c in note.cards if c.card_id}, now_ms=1_700_000_000_000)
+    assigned = {c.end_line: next(fresh) for c in missing}
+
+    written = insert_ids(text, assigned)
+
+    assert remove_ids(written, list(assigned.values())) == text
+    reparsed, problems = parse_note(written, path="n.md")
+    assert not problems
+    assert all(c.card_id is not None for c in reparsed.cards)
+    assert [(c.question, c.answer) for c in reparsed.cards] == [
+        (c.question, c.answer) for c in note.cards
+    ]
+    assert {c.card_id for c in reparsed.cards} >= set(assigned.values())
+
+
+def test_new_line_takes_the_ending_of_the_line_it_follows() -> None:
+    text = "Q: a\r\nA: b\r\n\r\nQ: c\nA: d"
+    out = insert_ids(text, {2: 1_700_000_000_001, 5: 1_700_000_000_002})
+    assert out == (
+        "Q: a\r\nA: b\r\n<!--ID: 1700000000001-->\r\n\r\nQ: c\nA: d\r\n<!--ID: 1700000000002-->"
+    )
+
+
+def test_new_ids_are_13_digits_unique_and_skip_taken() -> None:
+    ids = new_ids({1_700_000_000_000, 1_700_000_000_002}, now_ms=1_700_000_000_000)
+    got = [next(ids) for _ in range(3)]
+    assert got == [1_700_000_000_001, 1_700_000_000_003, 1_700_000_000_004]
+    assert all(len(str(i)) == 13 for i in got)

@@ -1,0 +1,87 @@
+"""Golden tests for the parser: each ``fixtures/parse/X.md`` has its parse in ``X.json``.
+
+Regenerate after an intended change with ``PAPERDECK_UPDATE_GOLDEN=1 pytest tests/test_parse.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paperdeck.parse import parse_note
+from paperdeck.vault import decode_note
+
+FIXTURES = Path(__file__).parent / "fixtures" / "parse"
+CASES = sorted(FIXTURES.glob("*.md"))
+
+
+def snapshot(path: Path) -> dict[str, Any]:
+    text, problem = decode_note(path.read_bytes(), path.name)
+    assert text is not None, problem
+    note, diagnostics = parse_note(text, path=path.name)
+    data = dataclasses.asdict(note)
+    data["diagnostics"] = [str(d) for d in diagnostics]
+    return json.loads(json.dumps(data))  # tuples become lists, as in the golden files
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_parse_matches_golden(case: Path) -> None:
+    golden = case.with_suffix(".json")
+    got = snapshot(case)
+    if os.environ.get("PAPERDECK_UPDATE_GOLDEN"):
+        golden.write_text(json.dumps(got, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert got == json.loads(golden.read_text(encoding="utf-8"))
+
+
+def test_seed_note_has_five_cards_with_ids_and_exact_math() -> None:
+    data = snapshot(FIXTURES / "seed.md")
+    cards = data["cards"]
+    assert [c["card_id"] for c in cards] == [
+        1683650871138,
+        1683650871147,
+        1683650871150,
+        1683650871153,
+        1683650871155,
+    ]
+    assert (
+        r"$$z = \text{one\_hot}\left(\text{argmax}_i [g_i + \log \pi_i])\right)$$"
+        in (cards[0]["answer"])
+    )
+    assert data["meta"]["authors"] == ["Eric_Jang", "Shixiang_Gu", "Ben_Poole"]
+    assert data["meta"]["tags"] == ["Google_Brain", "ICLR"]
+    assert data["inline_tags"] == ["simplex", "VQ-VAE", "gumbel-softmax"]
+    assert data["diagnostics"] == []
+
+
+def test_line_numbers_survive_crlf_and_bom() -> None:
+    cards = snapshot(FIXTURES / "crlf_bom.md")["cards"]
+    assert [(c["line"], c["answer_line"], c["end_line"], c["id_line"]) for c in cards] == [
+        (7, 8, 8, 9),
+        (11, 12, 13, None),
+    ]
+    assert "\r" not in cards[1]["answer"]
+
+
+def test_code_fences_hide_cards_and_math() -> None:
+    data = snapshot(FIXTURES / "code_fences.md")
+    assert len(data["cards"]) == 1
+    assert 'print("$x$")' in data["cards"][0]["answer"]
+    assert data["diagnostics"] == []
+
+
+def test_every_problem_has_its_line() -> None:
+    diagnostics = snapshot(FIXTURES / "errors.md")["diagnostics"]
+    assert diagnostics == [
+        "errors.md:3: error: 'Q:' with no 'A:' after it",
+        "errors.md:7: error: malformed card ID: <!--ID: abc-->",
+        "errors.md:9: error: ID comment with no card above it",
+        "errors.md:11: error: 'A:' with no 'Q:' above it",
+        "errors.md:14: error: unclosed '$$' display math",
+        "errors.md:19: error: malformed card ID: <!--ID: 99999999999999999999-->",
+    ]
