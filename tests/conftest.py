@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -12,13 +12,32 @@ REPO = Path(__file__).resolve().parent.parent
 SEED_NOTE = REPO / "notes" / "Categorical reparameterization with gumbel-softmax.md"
 
 
+@pytest.fixture(scope="session")
+def seed_figures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example note's figures, rendered once per test session (they take seconds)."""
+    from paperdeck.config import Config
+    from paperdeck.figures.cache import render
+    from paperdeck.figures.spec import read_figure_specs
+    from paperdeck.vault import load_note
+
+    folder = tmp_path_factory.mktemp("seed-figures")
+    source, _ = load_note(SEED_NOTE.parent, PurePosixPath(SEED_NOTE.name))
+    assert source is not None
+    specs, problems = read_figure_specs(source.note)
+    assert not problems
+    render(specs, folder / Config().figures_dir)
+    return folder / Config().figures_dir
+
+
 @pytest.fixture
-def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the example vault in a temporary working directory (``./notes``)."""
+def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed_figures: Path) -> Path:
+    """A copy of the example vault in a temporary working directory (``./notes``), with its
+    figures already rendered into ``./figures`` as a previous build would have left them."""
     monkeypatch.chdir(tmp_path)
     notes = tmp_path / "notes"
     notes.mkdir()
     shutil.copy2(SEED_NOTE, notes / SEED_NOTE.name)
+    shutil.copytree(seed_figures, tmp_path / "figures")
     return notes
 
 

@@ -19,13 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 
 import genanki
 
 # Fixed forever: Anki recognises a note type by its id. Changing it duplicates every card.
 BASIC_MODEL_ID = 1_732_857_600_001
 REVERSED_MODEL_ID = 1_732_857_600_002
+CLOZE_MODEL_ID = 1_732_857_600_003
 FIELDS = ("Question", "Answer", "Source")
+CLOZE_FIELDS = ("Text", "Extra", "Source")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 _FRONT = '<div class="question">{{Question}}</div>'
@@ -45,14 +48,28 @@ def card_css() -> str:
     return files("paperdeck").joinpath("card.css").read_text(encoding="utf-8")
 
 
-def _model(model_id: int, name: str, templates: list[dict[str, str]]) -> genanki.Model:
+_CLOZE_FRONT = '<div class="question">{{cloze:Text}}</div>'
+_CLOZE_BACK = (
+    '<div class="question">{{cloze:Text}}</div><hr id="answer">'
+    '<div class="answer">{{Extra}}</div><div class="source">{{Source}}</div>'
+)
+
+
+def _model(
+    model_id: int,
+    name: str,
+    templates: list[dict[str, str]],
+    fields: tuple[str, ...] = FIELDS,
+    model_type: int = genanki.Model.FRONT_BACK,
+) -> genanki.Model:
     return genanki.Model(
         model_id,
         name,
-        fields=[{"name": f} for f in FIELDS],
+        fields=[{"name": f} for f in fields],
         templates=templates,
         css=card_css(),
         sort_field_index=0,
+        model_type=model_type,
     )
 
 
@@ -69,6 +86,22 @@ REVERSED_MODEL = _model(
 )
 
 
+CLOZE_MODEL = _model(
+    CLOZE_MODEL_ID,
+    "paperdeck Cloze",
+    [{"name": "Cloze", "qfmt": _CLOZE_FRONT, "afmt": _CLOZE_BACK}],
+    CLOZE_FIELDS,
+    genanki.Model.CLOZE,
+)
+
+NoteKind = Literal["basic", "reversed", "cloze"]
+MODELS: dict[str, genanki.Model] = {
+    "basic": BASIC_MODEL,
+    "reversed": REVERSED_MODEL,
+    "cloze": CLOZE_MODEL,
+}
+
+
 @dataclass(frozen=True)
 class AnkiNote:
     """One Anki note as it will be written: fields already rendered to HTML."""
@@ -81,7 +114,7 @@ class AnkiNote:
     tags: tuple[str, ...]
     mod: int
     """Seconds since the epoch: the source note's modification time."""
-    reverse: bool = False
+    kind: NoteKind = "basic"
 
 
 def guid_for(card_id: int) -> str:
@@ -101,7 +134,7 @@ def write_apkg(notes: Sequence[AnkiNote], media: Sequence[tuple[str, Path]], out
         deck = decks.setdefault(note.deck, genanki.Deck(deck_id(note.deck), note.deck))
         deck.add_note(
             genanki.Note(
-                model=REVERSED_MODEL if note.reverse else BASIC_MODEL,
+                model=MODELS[note.kind],
                 fields=list(note.fields),
                 tags=list(note.tags),
                 guid=note.guid,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -16,13 +17,18 @@ from urllib.parse import quote
 
 from paperdeck.anki_deck import (
     AnkiNote,
+    NoteKind,
     guid_for,
     keep_unchanged_mods,
     read_apkg_notes,
     write_apkg,
 )
+from paperdeck.cloze import highlights_to_clozes
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
+from paperdeck.figures.cache import Progress
+from paperdeck.figures.cache import render as render_figures
+from paperdeck.figures.spec import FigureSpec, duplicate_name_errors, read_figure_specs
 from paperdeck.fileio import atomic_path, atomic_write_bytes
 from paperdeck.ids import insert_ids, new_ids
 from paperdeck.media import OutsideVault, VaultIndex, find_embeds, media_name
@@ -41,6 +47,8 @@ class Vault:
     files: list[PurePosixPath]
     sources: list[SourceNote]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    figures: list[FigureSpec] = field(default_factory=list)
+    """Figure specs from every note, checked."""
 
     @property
     def cards(self) -> int:
@@ -55,12 +63,21 @@ def read_vault(root: Path, config: Config) -> Vault:
     for rel in files:
         if rel.suffix.lower() != ".md":
             continue
-        source, diagnostics = load_note(root, rel)
+        source, diagnostics = load_note(root, rel, highlight_cloze=config.highlight_cloze)
         vault.diagnostics.extend(diagnostics)
         if source is not None:
             vault.sources.append(source)
+            specs, problems = read_figure_specs(source.note)
+            vault.figures.extend(specs)
+            vault.diagnostics.extend(problems)
     vault.diagnostics.extend(duplicate_id_errors([s.note for s in vault.sources]))
+    vault.diagnostics.extend(duplicate_name_errors(vault.figures))
     return vault
+
+
+def figure_paths(vault: Vault, figures_dir: Path) -> dict[str, Path]:
+    """Where each figure the vault defines lives (or will, once rendered), by embed name."""
+    return {spec.name: figures_dir / spec.name for spec in vault.figures}
 
 
 def duplicate_id_errors(notes: Sequence[Note]) -> list[Diagnostic]:
@@ -84,7 +101,9 @@ class IdWriteResult:
     diagnostics: list[Diagnostic]
 
 
-def write_missing_ids(vault: Vault, *, write: bool, now_ms: int | None = None) -> IdWriteResult:
+def write_missing_ids(
+    vault: Vault, *, write: bool, now_ms: int | None = None, highlight_cloze: bool = False
+) -> IdWriteResult:
     """Give each card without an ID a new one, written back into its note atomically.
 
     With ``write=False``, or for a read-only note, nothing is written and each such card is
@@ -107,7 +126,7 @@ def write_missing_ids(vault: Vault, *, write: bool, now_ms: int | None = None) -
             continue
         assigned = {c.end_line: next(fresh) for c in missing}
         new_text = insert_ids(source.text, assigned)
-        new_note, problems = parse_note(new_text, path=shown)
+        new_note, problems = parse_note(new_text, path=shown, highlight_cloze=highlight_cloze)
         expected = [c.card_id or assigned[c.end_line] for c in source.note.cards]
         if problems or [c.card_id for c in new_note.cards] != expected:
             diagnostics.append(error(shown, missing[0].line, "could not add IDs safely; unchanged"))
@@ -176,20 +195,28 @@ def collect_deck(vault: Vault, config: Config, generated: Mapping[str, Path]) ->
         tags = note_tags(note)
         source_field = source_html(note, rel, vault_name)
         for card in note.cards:
-            question = _render(card.question, card.line, source, index, content)
-            answer = _render(card.answer, card.answer_line, source, index, content)
+            question_md = highlights_to_clozes(card.question) if card.cloze else card.question
+            question = _render(question_md, card.line, source, index, content, card.cloze)
+            answer = _render(card.answer, card.answer_line, source, index, content, card.cloze)
             content.notes.append(
                 AnkiNote(
                     guid=_guid(card, rel),
                     note_id=card.card_id,
                     deck=deck,
                     fields=(question, answer, source_field),
-                    tags=tags,
+                    tags=unique([*tags, *(anki_tag(t) for t in card.tags)]),
                     mod=int(source.mtime),
-                    reverse=card.reverse,
+                    kind=card_kind(card, note, config),
                 )
             )
     return content
+
+
+def card_kind(card: Card, note: Note, config: Config) -> NoteKind:
+    """Which note type a card uses: cloze, both directions (by block, note or vault), or basic."""
+    if card.cloze:
+        return "cloze"
+    return "reversed" if card.reverse or note.meta.reverse or config.reverse else "basic"
 
 
 def _guid(card: Card, rel: PurePosixPath) -> str:
@@ -204,7 +231,12 @@ def hash_text(text: str) -> int:
 
 
 def _render(
-    markdown: str, first_line: int, source: SourceNote, index: VaultIndex, content: DeckContent
+    markdown: str,
+    first_line: int,
+    source: SourceNote,
+    index: VaultIndex,
+    content: DeckContent,
+    cloze: bool = False,
 ) -> str:
     names: dict[str, str | None] = {}
     for embed in find_embeds(markdown):
@@ -221,10 +253,19 @@ def _render(
             )
             names[embed.target] = None
             continue
-        name = media_name(path, path.read_bytes())
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            if path in index.generated.values():  # `check` does not render figures
+                names[embed.target] = path.name
+                continue
+            problem = f"cannot read image {embed.target!r}: {exc.strerror or exc}"
+            content.diagnostics.append(error(source.note.path, line, problem))
+            continue
+        name = media_name(path, data)
         content.media[name] = path
         names[embed.target] = name
-    return render_field(markdown, names)
+    return render_field(markdown, names, cloze=cloze)
 
 
 def write_deck(content: DeckContent, out: Path) -> None:
@@ -245,7 +286,10 @@ class BuildResult:
     diagnostics: list[Diagnostic]
     ids: IdWriteResult | None = None
     content: DeckContent | None = None
+    rendered: list[FigureSpec] = field(default_factory=list)
     wrote_deck: bool = False
+    seconds: float = 0.0
+    """Wall time of the whole build."""
 
 
 def build(
@@ -255,18 +299,38 @@ def build(
     *,
     write_ids: bool = True,
     strict: bool = False,
-    generated: Mapping[str, Path] | None = None,
+    progress: Progress | None = None,
 ) -> BuildResult:
-    """Parse, add missing IDs, render and write the deck, stopping at the first failing step."""
+    """Parse, add missing IDs, render stale figures and write the deck.
+
+    Stops at the first step that finds errors, before anything is written.
+    """
+    started = time.perf_counter()
+    result = _build(root, out, config, write_ids=write_ids, strict=strict, progress=progress)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _build(
+    root: Path,
+    out: Path,
+    config: Config,
+    *,
+    write_ids: bool,
+    strict: bool,
+    progress: Progress | None,
+) -> BuildResult:
     vault = read_vault(root, config)
     result = BuildResult(vault, out, list(vault.diagnostics))
     if has_errors(result.diagnostics, strict=strict):
         return result
-    result.ids = write_missing_ids(vault, write=write_ids)
+    figures_dir = Path(config.figures_dir)
+    result.rendered = render_figures(vault.figures, figures_dir, progress=progress)
+    result.ids = write_missing_ids(vault, write=write_ids, highlight_cloze=config.highlight_cloze)
     result.diagnostics.extend(result.ids.diagnostics)
     if has_errors(result.ids.diagnostics):
         return result
-    result.content = collect_deck(vault, config, generated or {})
+    result.content = collect_deck(vault, config, figure_paths(vault, figures_dir))
     result.diagnostics.extend(result.content.diagnostics)
     if has_errors(result.diagnostics, strict=strict):
         return result

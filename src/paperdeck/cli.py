@@ -6,16 +6,19 @@ Exit codes: 0 success, 1 errors in the notes (or warnings under ``--strict``), 2
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from paperdeck import __version__
 from paperdeck.config import Config, load_config
 from paperdeck.diagnostics import Diagnostic, PaperdeckError, Severity, has_errors
+
+if TYPE_CHECKING:
+    from paperdeck.build import BuildResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,6 +68,18 @@ def report(diagnostics: Sequence[Diagnostic], *, strict: bool) -> None:
     click.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}", err=True)
 
 
+def terminal_progress(label: str) -> Callable[[int, int, str], None] | None:
+    """A one-line progress display on a terminal; ``None`` (silence) when output is piped."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, item: str) -> None:
+        line = f"{label} {done}/{total} {item}" if item else f"{label} {done}/{total} done"
+        click.echo(f"\r\x1b[2K{line}", err=True, nl=not item)
+
+    return show
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -106,30 +121,55 @@ def build(
     Example:
         paperdeck build notes/ -o cards/papers.apkg
     """
-    from paperdeck.build import build as run_build
-
     config = resolve_config(notes_dir, ignore, deck_prefix=deck_prefix)
-    target = out or Path(config.out or f"cards/{notes_dir.resolve().name}.apkg")
-    started = time.perf_counter()
-    try:
-        result = run_build(notes_dir, target, config, write_ids=not no_write, strict=strict)
-    except OSError as exc:
-        raise click.ClickException(f"{exc.filename or target}: {exc.strerror or exc}") from exc
-    if result.ids and result.ids.written:
-        for path, line, card_id in result.ids.written:
-            click.echo(f"{path}:{line}: added ID {card_id}")
-    if result.wrote_deck and result.content is not None:
-        content = result.content
-        click.echo(
-            f"Wrote {target}: {_plural(len(content.notes), 'card')} from "
-            f"{_plural(len(result.vault.sources), 'note')}, "
-            f"{_plural(len(content.media), 'media file')} "
-            f"({time.perf_counter() - started:.2f} s)"
-        )
+    target = out or default_output(notes_dir, config)
+    result = run_build(notes_dir, target, config, write_ids=not no_write, strict=strict)
+    for path, line, card_id in result.ids.written if result.ids else []:
+        click.echo(f"{path}:{line}: added ID {card_id}")
+    for spec in result.rendered:
+        click.echo(f"Rendered {Path(config.figures_dir) / spec.name} ({spec.kind})")
+    if result.wrote_deck:
+        click.echo(f"Wrote {target}: {summary(result)}")
     report(result.diagnostics, strict=strict)
     if not result.wrote_deck:
         click.echo(f"Deck not written; {target} is unchanged.", err=True)
         sys.exit(1)
+
+
+def default_output(notes_dir: Path, config: Config) -> Path:
+    """``-o``, else the config's ``out``, else ``cards/<notes folder name>.apkg``."""
+    return Path(config.out or f"cards/{notes_dir.resolve().name}.apkg")
+
+
+def run_build(
+    notes_dir: Path, target: Path, config: Config, *, write_ids: bool, strict: bool
+) -> BuildResult:
+    """One build, with library errors turned into clean CLI errors."""
+    from paperdeck.build import build as build_vault
+
+    try:
+        return build_vault(
+            notes_dir,
+            target,
+            config,
+            write_ids=write_ids,
+            strict=strict,
+            progress=terminal_progress("Rendering figures"),
+        )
+    except PaperdeckError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or target}: {exc.strerror or exc}") from exc
+
+
+def summary(result: BuildResult) -> str:
+    """``5 cards from 1 note, 1 media file (0.05 s)``."""
+    cards = len(result.content.notes) if result.content else 0
+    media = len(result.content.media) if result.content else 0
+    return (
+        f"{_plural(cards, 'card')} from {_plural(len(result.vault.sources), 'note')}, "
+        f"{_plural(media, 'media file')} ({result.seconds:.2f} s)"
+    )
 
 
 @main.command()
@@ -141,7 +181,7 @@ def check(notes_dir: Path, strict: bool, ignore: tuple[str, ...]) -> None:
     Example:
         paperdeck check notes/ --strict
     """
-    from paperdeck.build import collect_deck, read_vault
+    from paperdeck.build import collect_deck, figure_paths, read_vault
 
     config = resolve_config(notes_dir, ignore)
     vault = read_vault(notes_dir, config)
@@ -152,8 +192,116 @@ def check(notes_dir: Path, strict: bool, ignore: tuple[str, ...]) -> None:
             status = f"ID {card.card_id}" if card.card_id is not None else "no ID yet"
             click.echo(f"{source.note.path}:{card.line}: [{status}] {first[:70]}")
     if not has_errors(diagnostics):
-        diagnostics += collect_deck(vault, config, {}).diagnostics
+        generated = figure_paths(vault, Path(config.figures_dir))
+        diagnostics += collect_deck(vault, config, generated).diagnostics
     click.echo(f"{_plural(vault.cards, 'card')} in {_plural(len(vault.sources), 'note')}")
     report(diagnostics, strict=strict)
     if has_errors(diagnostics, strict=strict):
         sys.exit(1)
+
+
+@main.command()
+@vault_options
+@click.option("--force", is_flag=True, help="Re-render every figure, even if up to date.")
+def figures(notes_dir: Path, strict: bool, ignore: tuple[str, ...], force: bool) -> None:
+    """Render the figures that notes in NOTES_DIR define (only stale ones unless --force).
+
+    \b
+    Example:
+        paperdeck figures notes/ --force
+    """
+    from paperdeck.build import read_vault
+    from paperdeck.figures.cache import render
+
+    config = resolve_config(notes_dir, ignore)
+    vault = read_vault(notes_dir, config)
+    report(vault.diagnostics, strict=strict)
+    if has_errors(vault.diagnostics, strict=strict):
+        sys.exit(1)
+    figures_dir = Path(config.figures_dir)
+    try:
+        rendered = render(
+            vault.figures, figures_dir, force=force, progress=terminal_progress("Rendering")
+        )
+    except PaperdeckError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for spec in rendered:
+        click.echo(f"Rendered {figures_dir / spec.name} ({spec.kind}, {spec.path}:{spec.line})")
+    fresh = len(vault.figures) - len(rendered)
+    click.echo(f"{_plural(len(rendered), 'figure')} rendered, {fresh} up to date")
+
+
+@main.command()
+@vault_options
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output .apkg (default: cards/<notes folder name>.apkg).",
+)
+@click.option("--no-write", is_flag=True, help="Never modify notes; report cards that lack IDs.")
+def watch(
+    notes_dir: Path, strict: bool, ignore: tuple[str, ...], out: Path | None, no_write: bool
+) -> None:
+    """Rebuild the deck (and changed figures) whenever a note in NOTES_DIR is saved.
+
+    Prints one line per rebuild; a note that is invalid mid-edit is reported and the
+    previous deck is kept until the next save fixes it. Stop with Ctrl-C.
+
+    \b
+    Example:
+        paperdeck watch notes/
+    """
+    try:
+        from watchfiles import watch as watch_files
+    except ImportError as exc:
+        raise click.ClickException(
+            "watch needs watchfiles: pip install 'paperdeck[watch]'"
+        ) from exc
+
+    config = resolve_config(notes_dir, ignore)
+    target = out or default_output(notes_dir, config)
+    own_writes = _watch_once(notes_dir, target, config, strict=strict, write_ids=not no_write)
+    click.echo(f"Watching {notes_dir} (Ctrl-C to stop)")
+    for changes in watch_files(notes_dir, raise_interrupt=False, step=100):
+        changed = {Path(p) for _, p in changes if _counts_as_edit(Path(p), own_writes)}
+        if not changed:
+            continue
+        own_writes = _watch_once(notes_dir, target, config, strict=strict, write_ids=not no_write)
+    click.echo("Stopped.")
+
+
+def _counts_as_edit(path: Path, own_writes: dict[Path, int]) -> bool:
+    """Ignore our own ID write-backs and the editors' temporary files."""
+    if path.name.startswith(".") or path.name.endswith(("~", ".tmp", ".swp")):
+        return False
+    try:
+        return own_writes.get(path.resolve()) != path.stat().st_mtime_ns
+    except OSError:
+        return True  # deleted: rebuild without it
+
+
+def _watch_once(
+    notes_dir: Path, target: Path, config: Config, *, strict: bool, write_ids: bool
+) -> dict[Path, int]:
+    """Rebuild once, print one line, never stop the watch; return the notes we rewrote."""
+    stamp = datetime.now().strftime("%H:%M:%S")
+    try:
+        result = run_build(notes_dir, target, config, write_ids=write_ids, strict=strict)
+    except click.ClickException as exc:
+        click.echo(f"[{stamp}] error: {exc.format_message()}", err=True)
+        return {}
+    problems = sorted(set(result.diagnostics), key=lambda d: (d.severity is not Severity.ERROR, d))
+    figures = f", {_plural(len(result.rendered), 'figure')} rendered" if result.rendered else ""
+    if result.wrote_deck:
+        line = f"[{stamp}] Wrote {target}: {summary(result)}{figures}"
+        if problems:
+            line += f"; {_plural(len(problems), 'warning')}: {problems[0]}"
+        click.echo(line)
+    else:
+        click.echo(
+            f"[{stamp}] Not rebuilt ({_plural(len(problems), 'problem')}): {problems[0]}",
+            err=True,
+        )
+    rewritten = {Path(path).resolve() for path, _, _ in result.ids.written} if result.ids else set()
+    return {p: p.stat().st_mtime_ns for p in rewritten if p.exists()}

@@ -18,6 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+_BOOLEANS = {"highlight_cloze", "reverse"}
 DEFAULT_IGNORE = (".obsidian/**", ".trash/**", "**/.*/**", "templates/**", "Templates/**")
 
 
@@ -37,6 +38,10 @@ class Config:
     """Obsidian vault name for ``obsidian://`` links (default: the notes folder's name)."""
     figures_dir: str = "figures"
     """Where generated figures go, relative to the working directory."""
+    highlight_cloze: bool = False
+    """Make every paragraph with ``==highlights==`` a cloze card (opt-in)."""
+    reverse: bool = False
+    """Make every Q/A card go both ways (question to answer and back)."""
     extra_ignore: tuple[str, ...] = field(default=())
     """Patterns added on the command line."""
 
@@ -82,6 +87,9 @@ def _from_mapping(data: Any, path: Path) -> Config:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise PaperdeckError(f"{path}: 'ignore' must be a list of glob patterns")
             value = (*DEFAULT_IGNORE, *value)
+        elif name in _BOOLEANS:
+            if not isinstance(value, bool):
+                raise PaperdeckError(f"{path}: {key!r} must be true or false")
         elif not isinstance(value, str):
             raise PaperdeckError(f"{path}: {key!r} must be a string")
         values[name] = value

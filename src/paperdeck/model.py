@@ -25,6 +25,10 @@ class Card:
     """1-based line of the ID comment."""
     reverse: bool = False
     """Also make the answer-to-question card."""
+    cloze: bool = False
+    """A cloze note: ``question`` holds the text with ``{{c1::...}}``, ``answer`` the extra."""
+    tags: tuple[str, ...] = ()
+    """Tags of this card alone (an Obsidian_to_Anki block's ``Tags:`` line)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class NoteMeta:
     year: str | None = None
     link: str | None = None
     deck: str | None = None
+    reverse: bool = False
+    """Front matter ``reverse: true``: every Q/A card of the note goes both ways."""
 
 
 @dataclass(frozen=True)

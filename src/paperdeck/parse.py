@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from paperdeck.cloze import cloze_problems, has_cloze, has_highlight
 from paperdeck.diagnostics import Diagnostic, error, warning
 from paperdeck.model import Card, FencedBlock, Note, NoteMeta
 from paperdeck.tags import find_tags, split_tag_list, unique
@@ -36,6 +37,15 @@ ID_LIKE_RE = re.compile(r"^\s*<!--\s*ID\b", re.IGNORECASE)
 HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 HEADER_RE = re.compile(r"^(title|authors?|tags|year|link|deck)[ \t]*:[ \t]*(.*?)[ \t]*$", re.I)
 FENCE_LINE_RE = re.compile(r"^ {0,3}(?:---|\.\.\.)\s*$")
+# Obsidian_to_Anki's syntax: START / note type / fields / END, and file-level settings.
+SETTING_RE = re.compile(r"^(TARGET DECK|FILE TAGS)\s*:?\s*(.*?)\s*$")
+BLOCK_FIELD_RE = re.compile(r"^(Front|Back|Text|Back Extra|Extra|Tags):(?:[ \t]|$)(.*)$")
+BLOCK_TYPES: dict[str, tuple[str, str, bool]] = {
+    # note type (lower case) -> (question field, answer field, reversed)
+    "basic": ("Front", "Back", False),
+    "basic (and reversed card)": ("Front", "Back", True),
+    "cloze": ("Text", "Back Extra", False),
+}
 MAX_ID = 2**63 - 1
 
 _BLOCK_PARSER = MarkdownIt("commonmark").use(dollarmath_plugin, allow_space=False)
@@ -52,8 +62,11 @@ class _Scan:
 
     path: str
     lines: list[str]
+    highlight_cloze: bool = False
     excluded: set[int] = field(default_factory=set)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    target_deck: str | None = None
+    file_tags: list[str] = field(default_factory=list)
 
     def text(self, i: int) -> str:
         return self.lines[i].rstrip("\r\n")
@@ -62,16 +75,26 @@ class _Scan:
         return not self.text(i).strip()
 
 
-def parse_note(text: str, *, path: str) -> tuple[Note, list[Diagnostic]]:
-    """Parse a note. Problems come back as diagnostics; this never raises for bad input."""
+def parse_note(
+    text: str, *, path: str, highlight_cloze: bool = False
+) -> tuple[Note, list[Diagnostic]]:
+    """Parse a note. Problems come back as diagnostics; this never raises for bad input.
+
+    ``highlight_cloze`` makes a paragraph with ``==highlights==`` a cloze card (opt-in, since
+    many people highlight without meaning a card).
+    """
     text = text.removeprefix("\ufeff")
-    scan = _Scan(path, split_lines(text))
+    scan = _Scan(path, split_lines(text), highlight_cloze)
     meta, body_start = _read_front_matter(scan)
     meta, body_start = _read_header_lines(scan, meta, body_start)
     fences = _mark_code_and_math(scan, body_start)
     _check_display_math(scan, body_start)
     cards = _read_cards(scan, body_start)
     inline_tags = _read_inline_tags(scan, body_start)
+    if scan.target_deck and not meta.deck:
+        meta = replace(meta, deck=scan.target_deck)
+    if scan.file_tags:
+        meta = replace(meta, tags=unique([*meta.tags, *scan.file_tags]))
     note = Note(path, meta, tuple(cards), inline_tags, tuple(fences))
     return note, sorted(scan.diagnostics, key=lambda d: d.line)
 
@@ -91,7 +114,7 @@ def _read_front_matter(scan: _Scan) -> tuple[NoteMeta, int]:
     try:
         data = yaml.safe_load(source)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = 2 + mark.line if mark is not None else 1
         problem = getattr(exc, "problem", None) or "not valid YAML"
         scan.diagnostics.append(error(scan.path, line, f"invalid front matter: {problem}"))
@@ -131,6 +154,7 @@ def _meta_from_mapping(scan: _Scan, data: dict[Any, Any]) -> NoteMeta:
         year=_as_text(keys.get("year")),
         link=_as_text(keys.get("link", keys.get("url"))),
         deck=_as_text(keys.get("deck")),
+        reverse=keys.get("reverse") is True,
     )
 
 
@@ -154,6 +178,7 @@ def _read_header_lines(scan: _Scan, meta: NoteMeta, start: int) -> tuple[NoteMet
             year=values.get("year") or meta.year,
             link=values.get("link") or meta.link,
             deck=values.get("deck") or meta.deck,
+            reverse=meta.reverse,
         ),
         i,
     )
@@ -230,9 +255,151 @@ def _read_cards(scan: _Scan, start: int) -> list[Card]:
         elif A_RE.match(text):
             scan.diagnostics.append(error(scan.path, i + 1, "'A:' with no 'Q:' above it"))
             i += 1
-        else:
+        elif text.strip() == "START":
+            card, i = _read_block(scan, i)
+            if card is not None:
+                cards.append(card)
+        elif m := SETTING_RE.match(text):
+            i = _read_setting(scan, i, m.group(1), m.group(2))
+        elif scan.is_blank(i) or HEADING_RE.match(text):
             i += 1
+        else:
+            card, i = _read_paragraph(scan, i)
+            if card is not None:
+                cards.append(card)
     return cards
+
+
+def _is_structural(scan: _Scan, i: int) -> bool:
+    """Lines that end a paragraph: cards, IDs, headings, blocks and settings."""
+    text = scan.text(i)
+    return bool(
+        scan.is_blank(i)
+        or _is_boundary(scan, i)
+        or A_RE.match(text)
+        or ID_LIKE_RE.match(text)
+        or text.strip() in ("START", "END")
+        or SETTING_RE.match(text)
+    )
+
+
+def _read_paragraph(scan: _Scan, first: int) -> tuple[Card | None, int]:
+    """A prose paragraph; it is a cloze card when it holds ``{{c1::...}}`` (or highlights)."""
+    last = first
+    while last + 1 < len(scan.lines) and not (
+        last + 1 in scan.excluded or _is_structural(scan, last + 1)
+    ):
+        last += 1
+    text = "\n".join(scan.text(k) for k in range(first, last + 1))
+    if not (has_cloze(text) or (scan.highlight_cloze and has_highlight(text))):
+        return None, last + 1
+    for offset, message in cloze_problems(text):
+        scan.diagnostics.append(error(scan.path, first + 1 + offset, message))
+    card_id: int | None = None
+    id_line: int | None = None
+    after = last + 1
+    if after < len(scan.lines) and after not in scan.excluded:
+        if ID_RE.match(scan.text(after)):
+            card_id, id_line = _parse_id(scan, after)
+            after += 1
+        elif ID_LIKE_RE.match(scan.text(after)):
+            message = f"malformed card ID: {scan.text(after).strip()}"
+            scan.diagnostics.append(error(scan.path, after + 1, message))
+            after += 1
+    card = Card(
+        question=text.rstrip(),
+        answer="",
+        line=first + 1,
+        answer_line=first + 1,
+        end_line=last + 1,
+        card_id=card_id,
+        id_line=id_line,
+        cloze=True,
+    )
+    return card, after
+
+
+def _read_setting(scan: _Scan, i: int, name: str, inline: str) -> int:
+    """``TARGET DECK`` / ``FILE TAGS``, with the value on the same line or the next one."""
+    value, after = inline, i + 1
+    if not value and after < len(scan.lines) and not scan.is_blank(after):
+        value, after = scan.text(after).strip(), after + 1
+    if not value:
+        scan.diagnostics.append(error(scan.path, i + 1, f"{name} is not followed by a value"))
+    elif name == "TARGET DECK":
+        scan.target_deck = value
+    else:
+        scan.file_tags.extend(split_tag_list(value))
+    return after
+
+
+def _read_block(scan: _Scan, start: int) -> tuple[Card | None, int]:
+    """An Obsidian_to_Anki block: START, note type, ``Field:`` lines, optional ID, END."""
+    n = len(scan.lines)
+    end = next(
+        (
+            k
+            for k in range(start + 1, n)
+            if k not in scan.excluded and scan.text(k).strip() == "END"
+        ),
+        None,
+    )
+    if end is None:
+        scan.diagnostics.append(error(scan.path, start + 1, "START with no END after it"))
+        return None, start + 1
+    kind = scan.text(start + 1).strip() if start + 1 < end else ""
+    if kind.lower() not in BLOCK_TYPES:
+        known = "'Basic', 'Basic (and reversed card)', 'Cloze'"
+        scan.diagnostics.append(
+            error(scan.path, start + 2, f"unsupported note type {kind!r}; supported: {known}")
+        )
+        return None, end + 1
+    question_field, answer_field, reverse = BLOCK_TYPES[kind.lower()]
+    fields: dict[str, list[int]] = {}
+    current = question_field
+    card_id: int | None = None
+    id_line: int | None = None
+    for k in range(start + 2, end):
+        text = scan.text(k)
+        if k not in scan.excluded and ID_RE.match(text):
+            card_id, id_line = _parse_id(scan, k)
+            continue
+        if k not in scan.excluded and ID_LIKE_RE.match(text):
+            scan.diagnostics.append(error(scan.path, k + 1, f"malformed card ID: {text.strip()}"))
+            continue
+        m = BLOCK_FIELD_RE.match(text) if k not in scan.excluded else None
+        if m is not None:
+            current = "Back Extra" if m.group(1) == "Extra" else m.group(1)
+        fields.setdefault(current, []).append(k)
+    if question_field not in fields:
+        scan.diagnostics.append(error(scan.path, start + 1, f"block has no {question_field} field"))
+        return None, end + 1
+    tags = [t for k in fields.get("Tags", []) for t in split_tag_list(_block_line(scan, k))]
+    question_lines = fields[question_field]
+    answer_lines = fields.get(answer_field, [])
+    card = Card(
+        question=_block_field(scan, question_lines),
+        answer=_block_field(scan, answer_lines),
+        line=question_lines[0] + 1,
+        answer_line=(answer_lines or question_lines)[0] + 1,
+        end_line=end,
+        card_id=card_id,
+        id_line=id_line,
+        reverse=reverse,
+        cloze=answer_field == "Back Extra",
+        tags=unique(tags),
+    )
+    return card, end + 1
+
+
+def _block_line(scan: _Scan, k: int) -> str:
+    text = scan.text(k)
+    m = BLOCK_FIELD_RE.match(text) if k not in scan.excluded else None
+    return m.group(2) if m is not None else text
+
+
+def _block_field(scan: _Scan, lines: list[int]) -> str:
+    return "\n".join(_block_line(scan, k) for k in lines).strip("\n").rstrip()
 
 
 def _is_boundary(scan: _Scan, i: int) -> bool:

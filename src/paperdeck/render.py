@@ -21,6 +21,8 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from paperdeck.cloze import space_double_braces
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".avif")
 _COMMENT_RE = re.compile(r"%%.*?%%", re.DOTALL)
 _SIZE_RE = re.compile(r"^(\d+)(?:x(\d+))?$")
@@ -55,15 +57,24 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _math_source(token: Token, env: EnvType) -> str:
+    math = html.escape(token.content.strip(), quote=False)
+    return space_double_braces(math) if env.get("cloze") else math
+
+
 def _math(open_: str, close: str) -> Any:
-    def render(self: RendererHTML, tokens: Sequence[Token], idx: int, *_: Any) -> str:
-        return f"{open_}{html.escape(tokens[idx].content.strip(), quote=False)}{close}"
+    def render(
+        self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        return f"{open_}{_math_source(tokens[idx], env)}{close}"
 
     return render
 
 
-def _math_block(self: RendererHTML, tokens: Sequence[Token], idx: int, *_: Any) -> str:
-    return f"\\[{html.escape(tokens[idx].content.strip(), quote=False)}\\]\n"
+def _math_block(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    return f"\\[{_math_source(tokens[idx], env)}\\]\n"
 
 
 def _wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, *_: Any) -> str:
@@ -109,6 +120,16 @@ def _image(
     return _img(name, alt.partition("|")[0], size) if name else _missing(src)
 
 
+def _fence(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """Figure specs are instructions to paperdeck, never card content."""
+    if tokens[idx].info.strip().split()[:1] == ["paperdeck-figure"]:
+        return ""
+    rendered: str = self.fence(tokens, idx, options, env)
+    return rendered
+
+
 def make_markdown() -> MarkdownIt:
     """The one Markdown dialect of cards: CommonMark + tables, math, Obsidian links."""
     md = MarkdownIt("commonmark", {"breaks": True, "html": True})
@@ -122,14 +143,20 @@ def make_markdown() -> MarkdownIt:
     md.add_render_rule("wikilink", _wikilink)
     md.add_render_rule("wikilink_embed", _embed)
     md.add_render_rule("image", _image)
+    md.add_render_rule("fence", _fence)
     return md
 
 
 _MD = make_markdown()
 
 
-def render_field(markdown: str, media: Mapping[str, str | None] | None = None) -> str:
-    """Render one card field; ``media`` maps each embed target to its media name (None: missing)."""
+def render_field(
+    markdown: str, media: Mapping[str, str | None] | None = None, *, cloze: bool = False
+) -> str:
+    """Render one card field; ``media`` maps each embed target to its media name (None: missing).
+
+    In a cloze note, ``}}`` inside math is spaced out so that it cannot close a cloze.
+    """
     source = _COMMENT_RE.sub("", markdown)
-    rendered: str = _MD.render(source, {"media": dict(media or {})})
+    rendered: str = _MD.render(source, {"media": dict(media or {}), "cloze": cloze})
     return rendered.strip()

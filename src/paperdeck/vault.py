@@ -70,7 +70,9 @@ def decode_note(data: bytes, shown: str) -> tuple[str | None, Diagnostic | None]
         return None, error(shown, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x})")
 
 
-def load_note(vault: Path, rel: PurePosixPath) -> tuple[SourceNote | None, list[Diagnostic]]:
+def load_note(
+    vault: Path, rel: PurePosixPath, *, highlight_cloze: bool = False
+) -> tuple[SourceNote | None, list[Diagnostic]]:
     """Read and parse one note; unreadable or undecodable files give a diagnostic."""
     path = vault / rel
     shown = display_path(path)
@@ -82,5 +84,5 @@ def load_note(vault: Path, rel: PurePosixPath) -> tuple[SourceNote | None, list[
     text, problem = decode_note(data, shown)
     if text is None:
         return None, [problem] if problem else []
-    note, diagnostics = parse_note(text, path=shown)
+    note, diagnostics = parse_note(text, path=shown, highlight_cloze=highlight_cloze)
     return SourceNote(path, rel, data, text, note, mtime), diagnostics

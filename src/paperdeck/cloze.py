@@ -1,0 +1,72 @@
+"""Cloze deletions: ``{{c1::...}}`` as Anki writes them, and ``==highlights==`` as clozes.
+
+Math is opaque here: a ``}}`` inside ``$e^{x^{2}}$`` never closes a cloze, and in the
+rendered field such braces are spaced (``} }``) so that Anki's own cloze parser, which
+stops at the first ``}}``, cannot end the cloze early either.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MATH_OR_CODE_RE = re.compile(r"\$\$.*?\$\$|\$(?=\S)(?:\\.|[^$\\])*?(?<=\S)\$|(`+).*?\1", re.DOTALL)
+_OPEN_RE = re.compile(r"\{\{c(\d+)::")
+_HIGHLIGHT_RE = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
+
+
+def _masked(text: str) -> str:
+    """``text`` with math and code replaced by spaces (same length, same offsets)."""
+    return _MATH_OR_CODE_RE.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def has_cloze(text: str) -> bool:
+    """Does the text hold a ``{{cN::`` deletion outside math and code?"""
+    return bool(_OPEN_RE.search(_masked(text)))
+
+
+def has_highlight(text: str) -> bool:
+    """Does the text hold an ``==highlight==`` outside math and code?"""
+    return bool(_HIGHLIGHT_RE.search(_masked(text)))
+
+
+def highlights_to_clozes(text: str) -> str:
+    """Turn each ``==x==`` into the next free ``{{cN::x}}`` (math and code left alone)."""
+    masked = _masked(text)
+    used = [int(n) for n in _OPEN_RE.findall(masked)]
+    number = max(used, default=0)
+    out: list[str] = []
+    last = 0
+    for match in _HIGHLIGHT_RE.finditer(masked):
+        number += 1
+        out.append(text[last : match.start()])
+        out.append(f"{{{{c{number}::{text[match.start(1) : match.end(1)]}}}}}")
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def cloze_problems(text: str) -> list[tuple[int, str]]:
+    """Unclosed or stray cloze markers, as (0-based line offset, message)."""
+    masked = _masked(text)
+    problems: list[tuple[int, str]] = []
+    depth: list[int] = []
+    i = 0
+    while i < len(masked):
+        if (m := _OPEN_RE.match(masked, i)) is not None:
+            depth.append(i)
+            i = m.end()
+        elif masked.startswith("}}", i) and depth:
+            depth.pop()
+            i += 2
+        else:
+            i += 1
+    for start in depth:
+        problems.append((masked.count("\n", 0, start), "cloze '{{c...::' is never closed by '}}'"))
+    return problems
+
+
+def space_double_braces(math: str) -> str:
+    """``}}`` to ``} }`` inside math that sits in a cloze note (same TeX, safe for Anki)."""
+    while "}}" in math:
+        math = math.replace("}}", "} }")
+    return math
