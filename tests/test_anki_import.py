@@ -8,8 +8,9 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from conftest import import_apkg
 from paperdeck.cli import main
+
+from conftest import import_apkg
 
 
 def build(vault: Path, *args: str) -> Path:

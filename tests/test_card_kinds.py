@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from conftest import import_apkg
 
 from paperdeck.cli import main
+
+from conftest import import_apkg
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parse"
 

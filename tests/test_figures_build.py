@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
-from conftest import import_apkg
 
 from paperdeck.cli import main
+
+from conftest import import_apkg
 
 NOTE_NAME = "Categorical reparameterization with gumbel-softmax.md"
 SIMPLEX = Path("figures/gumbel-softmax-simplex.png")
@@ -83,7 +86,7 @@ def test_invalid_spec_fails_with_file_and_line(vault: Path) -> None:
     note.write_text(note.read_text().replace("tau: [0, 1/2, 1, 2]", "tau: [0, -1]"))
     result = run("build", str(vault))
     assert result.exit_code == 1
-    assert f"notes/{NOTE_NAME}:80: error: invalid 'tau': temperature must be >= 0" in result.output
+    assert f"notes/{NOTE_NAME}:78: error: invalid 'tau': temperature must be >= 0" in result.output
 
 
 def test_noop_build_imports_neither_torch_nor_matplotlib(vault: Path) -> None:
@@ -122,16 +125,25 @@ def test_seed_deck_carries_the_figure_into_anki(vault: Path, collection: Any) ->
         assert "paperdeck-figure" not in collection.get_note(nid)["Answer"]
 
 
-def _read_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if needle in line:
-            return line
-        if not line and proc.poll() is not None:
-            break
-    raise AssertionError(f"no line with {needle!r}")
+class Lines:
+    """A child process's output lines, read in a thread so that waiting can time out."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.queue: queue.Queue[str] = queue.Queue()
+        assert proc.stdout is not None
+        stream = proc.stdout
+        threading.Thread(target=lambda: [self.queue.put(x) for x in stream], daemon=True).start()
+
+    def wait_for(self, needle: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if needle in line:
+                return line
+        raise AssertionError(f"no line with {needle!r} within {timeout} s")
 
 
 def test_watch_rebuilds_on_save_and_survives_invalid_notes(vault: Path) -> None:
@@ -143,17 +155,18 @@ def test_watch_rebuilds_on_save_and_survives_invalid_notes(vault: Path) -> None:
         text=True,
         env=env,
     )
+    lines = Lines(proc)
     try:
-        _read_line(proc, "Watching notes")
+        lines.wait_for("Watching notes")
         deck = Path("cards/notes.apkg")
         first = deck.read_bytes()
 
         (vault / "broken.md").write_text("Q: half-written card\n")
-        assert "broken.md:1" in _read_line(proc, "Not rebuilt")
+        assert "broken.md:1" in lines.wait_for("Not rebuilt")
         assert deck.read_bytes() == first
 
         (vault / "broken.md").write_text("Q: finished card\nA: yes\n")
-        assert "6 cards" in _read_line(proc, "Wrote cards/notes.apkg")
+        assert "6 cards" in lines.wait_for("Wrote cards/notes.apkg")
         assert deck.read_bytes() != first
         assert "<!--ID: " in (vault / "broken.md").read_text()
         assert proc.poll() is None

@@ -13,7 +13,6 @@ import itertools
 import json
 import sqlite3
 import tempfile
-import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Literal
 
 import genanki
+from genanki.apkg_col import APKG_COL
+from genanki.apkg_schema import APKG_SCHEMA
 
 # Fixed forever: Anki recognises a note type by its id. Changing it duplicates every card.
 BASIC_MODEL_ID = 1_732_857_600_001
@@ -128,53 +129,73 @@ def deck_id(name: str) -> int:
 
 
 def write_apkg(notes: Sequence[AnkiNote], media: Sequence[tuple[str, Path]], out: Path) -> None:
-    """Write the package to ``out`` (the caller makes that path temporary and atomic)."""
-    decks: dict[str, genanki.Deck] = {}
-    for note in sorted(notes, key=lambda n: (n.deck, n.guid)):
-        deck = decks.setdefault(note.deck, genanki.Deck(deck_id(note.deck), note.deck))
-        deck.add_note(
-            genanki.Note(
-                model=MODELS[note.kind],
-                fields=list(note.fields),
-                tags=list(note.tags),
-                guid=note.guid,
-            )
-        )
+    """Write the package to ``out`` (the caller makes that path temporary and atomic).
+
+    genanki gives the schema, the note types and decks as JSON, and each note's cards; the
+    rows are inserted here in one batch, because genanki's per-deck writer re-encodes the
+    collection's JSON for every deck (quadratic in the number of subdecks) and sets every
+    note's ``mod`` and id from one timestamp.
+    """
     timestamp = max((n.mod for n in notes), default=0)
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "collection.anki2"
         conn = sqlite3.connect(db_path)
         try:
-            cursor = conn.cursor()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # genanki's HTML-tag heuristics misfire on math
-                genanki.Package(list(decks.values())).write_to_db(
-                    cursor, timestamp, itertools.count(timestamp * 1000 + 1)
-                )
-            _fix_notes(cursor, notes)
+            _write_collection(conn.cursor(), notes, timestamp)
             conn.commit()
-            cursor.execute("VACUUM")
         finally:
             conn.close()
         _write_zip(out, db_path, media)
 
 
-def _fix_notes(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote]) -> None:
-    """Set each note's id and mod from its source, and its cards' to match."""
+def _write_collection(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote], timestamp: int) -> None:
+    cursor.executescript(APKG_SCHEMA)
+    cursor.executescript(APKG_COL)
+    decks = {name: genanki.Deck(deck_id(name), name) for name in sorted({n.deck for n in notes})}
+    first_deck = next(iter(decks.values())).deck_id if decks else 1
+    used = sorted({n.kind for n in notes})
+    models_json, decks_json = cursor.execute("SELECT models, decks FROM col").fetchone()
+    models = json.loads(models_json)
+    models.update({str(MODELS[k].model_id): MODELS[k].to_json(timestamp, first_deck) for k in used})
+    all_decks = json.loads(decks_json)
+    all_decks.update({str(d.deck_id): d.to_json() for d in decks.values()})
+    cursor.execute(
+        "UPDATE col SET models = ?, decks = ?", (json.dumps(models), json.dumps(all_decks))
+    )
+
     taken = {n.note_id for n in notes if n.note_id is not None}
     spare = (i for i in itertools.count(1_000_000_000_000) if i not in taken)
-    rows = cursor.execute("SELECT id, guid FROM notes ORDER BY id").fetchall()
-    by_guid = {n.guid: n for n in notes}
-    # Move every note out of the way first, so the new ids never clash with old ones.
-    cursor.execute("UPDATE notes SET id = -id")
-    cursor.execute("UPDATE cards SET nid = -nid")
-    for old_id, guid in rows:
-        note = by_guid[guid]
-        new_id = note.note_id if note.note_id is not None else next(spare)
-        cursor.execute("UPDATE notes SET id = ?, mod = ? WHERE id = ?", (new_id, note.mod, -old_id))
-        cursor.execute(
-            "UPDATE cards SET nid = ?, mod = ? WHERE nid = ?", (new_id, note.mod, -old_id)
+    card_ids = itertools.count(timestamp * 1000 + 1)
+    note_rows: list[tuple[object, ...]] = []
+    card_rows: list[tuple[object, ...]] = []
+    for note in sorted(notes, key=lambda n: (n.deck, n.guid)):
+        model = MODELS[note.kind]
+        note_id = note.note_id if note.note_id is not None else next(spare)
+        fields = list(note.fields)
+        tags = f" {' '.join(note.tags)} " if note.tags else ""
+        note_rows.append(
+            (
+                note_id,
+                note.guid,
+                model.model_id,
+                note.mod,
+                -1,
+                tags,
+                "\x1f".join(fields),
+                fields[model.sort_field_index],
+                0,
+                0,
+                "",
+            )
         )
+        ords = [card.ord for card in genanki.Note(model=model, fields=fields).cards]
+        did = decks[note.deck].deck_id
+        card_rows.extend(
+            (next(card_ids), note_id, did, ord_, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "")
+            for ord_ in ords
+        )
+    cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
+    cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
 
 
 @dataclass(frozen=True)

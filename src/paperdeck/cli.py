@@ -261,13 +261,20 @@ def watch(
 
     config = resolve_config(notes_dir, ignore)
     target = out or default_output(notes_dir, config)
+    # Start watching before the first build, so that no save is missed in between.
+    batches = watch_files(
+        notes_dir, raise_interrupt=False, step=100, rust_timeout=500, yield_on_timeout=True
+    )
+    pending = next(batches, None)
     own_writes = _watch_once(notes_dir, target, config, strict=strict, write_ids=not no_write)
     click.echo(f"Watching {notes_dir} (Ctrl-C to stop)")
-    for changes in watch_files(notes_dir, raise_interrupt=False, step=100):
-        changed = {Path(p) for _, p in changes if _counts_as_edit(Path(p), own_writes)}
-        if not changed:
-            continue
-        own_writes = _watch_once(notes_dir, target, config, strict=strict, write_ids=not no_write)
+    while pending is not None:
+        pending = next(batches, None)
+        changed = {Path(p) for _, p in pending or () if _counts_as_edit(Path(p), own_writes)}
+        if changed:
+            own_writes = _watch_once(
+                notes_dir, target, config, strict=strict, write_ids=not no_write
+            )
     click.echo("Stopped.")
 
 
