@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
@@ -148,6 +149,20 @@ def write_apkg(notes: Sequence[AnkiNote], media: Sequence[tuple[str, Path]], out
         _write_zip(out, db_path, media)
 
 
+_CLOZE_NUMBER_RE = re.compile(r"\{\{c(\d+)::")
+
+
+def card_ords(note: AnkiNote) -> list[int]:
+    """The cards a note makes: one, two for a reversed note, one per cloze number.
+
+    The same rule genanki's ``Note.cards`` applies, without building a genanki note for each.
+    """
+    if note.kind == "cloze":
+        numbers = {int(n) for n in _CLOZE_NUMBER_RE.findall(note.fields[0]) if int(n) > 0}
+        return sorted(n - 1 for n in numbers) or [0]
+    return [0, 1] if note.kind == "reversed" else [0]
+
+
 def _write_collection(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote], timestamp: int) -> None:
     cursor.executescript(APKG_SCHEMA)
     cursor.executescript(APKG_COL)
@@ -188,7 +203,7 @@ def _write_collection(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote], timesta
                 "",
             )
         )
-        ords = [card.ord for card in genanki.Note(model=model, fields=fields).cards]
+        ords = card_ords(note)
         did = decks[note.deck].deck_id
         card_rows.extend(
             (next(card_ids), note_id, did, ord_, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "")
@@ -198,13 +213,18 @@ def _write_collection(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote], timesta
     cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
 
 
-@dataclass(frozen=True)
-class WrittenNote:
-    """A note as a previous build wrote it: what it said and when it was last changed."""
+WrittenNote = tuple[str, int]
+"""A note as a build wrote it: a digest of its fields and tags, and its ``mod``."""
 
-    fields: tuple[str, ...]
-    tags: tuple[str, ...]
-    mod: int
+
+def content_digest(fields: Sequence[str], tags: Sequence[str]) -> str:
+    """What a note says, hashed: equal digests mean Anki would see no change."""
+    return hashlib.sha1("\x1f".join(fields).encode() + b"\0" + " ".join(tags).encode()).hexdigest()
+
+
+def written_notes(notes: Sequence[AnkiNote]) -> dict[str, WrittenNote]:
+    """The digest and ``mod`` of each note, by guid, as :func:`read_apkg_notes` would read them."""
+    return {n.guid: (content_digest(n.fields, n.tags), n.mod) for n in notes}
 
 
 def read_apkg_notes(path: Path) -> dict[str, WrittenNote]:
@@ -221,13 +241,13 @@ def read_apkg_notes(path: Path) -> dict[str, WrittenNote]:
     except (OSError, KeyError, zipfile.BadZipFile, sqlite3.DatabaseError):
         return {}
     return {
-        guid: WrittenNote(tuple(flds.split("\x1f")), tuple(tags.split()), int(mod))
+        guid: (content_digest(flds.split("\x1f"), tags.split()), int(mod))
         for guid, flds, tags, mod in rows
     }
 
 
 def keep_unchanged_mods(
-    notes: Sequence[AnkiNote], previous: dict[str, WrittenNote]
+    notes: Sequence[AnkiNote], previous: Mapping[str, WrittenNote]
 ) -> list[AnkiNote]:
     """Give each note the ``mod`` it had in the previous build unless its content changed.
 
@@ -239,12 +259,12 @@ def keep_unchanged_mods(
     settled: list[AnkiNote] = []
     for note in notes:
         before = previous.get(note.guid)
-        if before is None:
+        if before is None or before[1] == note.mod:
             settled.append(note)
-        elif before.fields == note.fields and before.tags == note.tags:
-            settled.append(replace(note, mod=before.mod))
+        elif before[0] == content_digest(note.fields, note.tags):
+            settled.append(replace(note, mod=before[1]))
         else:
-            settled.append(replace(note, mod=max(note.mod, before.mod + 1)))
+            settled.append(replace(note, mod=max(note.mod, before[1] + 1)))
     return settled
 
 

@@ -7,23 +7,21 @@ and :func:`write_deck` touch the disk, and both replace files atomically.
 from __future__ import annotations
 
 import hashlib
-import html
 import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
 
 from paperdeck.anki_deck import (
     AnkiNote,
-    NoteKind,
-    guid_for,
+    WrittenNote,
     keep_unchanged_mods,
     read_apkg_notes,
     write_apkg,
+    written_notes,
 )
-from paperdeck.cloze import highlights_to_clozes
+from paperdeck.buildcache import BuildCache
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
 from paperdeck.figures.cache import Progress
@@ -31,12 +29,11 @@ from paperdeck.figures.cache import render as render_figures
 from paperdeck.figures.spec import FigureSpec, duplicate_name_errors, read_figure_specs
 from paperdeck.fileio import atomic_path, atomic_write_bytes
 from paperdeck.ids import insert_ids, new_ids
-from paperdeck.media import OutsideVault, VaultIndex, find_embeds, media_name
-from paperdeck.model import Card, Note
-from paperdeck.parse import card_ids, parse_note
-from paperdeck.render import render_field
-from paperdeck.tags import anki_tag, unique
-from paperdeck.vault import SourceNote, list_vault_files, load_note
+from paperdeck.media import VaultIndex
+from paperdeck.model import Note
+from paperdeck.note_render import MediaNames, RenderContext, render_note
+from paperdeck.parse import card_ids
+from paperdeck.vault import Parser, SourceNote, list_vault_files, load_note, parser
 
 
 @dataclass
@@ -55,15 +52,17 @@ class Vault:
         return sum(len(s.note.cards) for s in self.sources)
 
 
-def read_vault(root: Path, config: Config) -> Vault:
+def read_vault(root: Path, config: Config, cache: BuildCache | None = None) -> Vault:
     """Parse every ``.md`` note under ``root`` (minus ignored ones) and check IDs are unique."""
     ignore = (*config.ignore, *config.extra_ignore)
     files = list_vault_files(root, ignore)
     vault = Vault(root, files, [])
+    flag = config.highlight_cloze
+    parse = cache.parser(highlight_cloze=flag) if cache else parser(highlight_cloze=flag)
     for rel in files:
         if rel.suffix.lower() != ".md":
             continue
-        source, diagnostics = load_note(root, rel, highlight_cloze=config.highlight_cloze)
+        source, diagnostics = load_note(root, rel, parse=parse)
         vault.diagnostics.extend(diagnostics)
         if source is not None:
             vault.sources.append(source)
@@ -102,7 +101,7 @@ class IdWriteResult:
 
 
 def write_missing_ids(
-    vault: Vault, *, write: bool, now_ms: int | None = None, highlight_cloze: bool = False
+    vault: Vault, *, write: bool, parse: Parser | None = None, now_ms: int | None = None
 ) -> IdWriteResult:
     """Give each card without an ID a new one, written back into its note atomically.
 
@@ -126,15 +125,16 @@ def write_missing_ids(
             continue
         assigned = {c.end_line: next(fresh) for c in missing}
         new_text = insert_ids(source.text, assigned)
-        new_note, problems = parse_note(new_text, path=shown, highlight_cloze=highlight_cloze)
+        new_data = new_text.encode("utf-8")
+        new_note, problems = (parse or parser())(source.rel, shown, new_data, new_text)
         expected = [c.card_id or assigned[c.end_line] for c in source.note.cards]
         if problems or [c.card_id for c in new_note.cards] != expected:
             diagnostics.append(error(shown, missing[0].line, "could not add IDs safely; unchanged"))
             continue
-        atomic_write_bytes(source.path, new_text.encode("utf-8"))
+        atomic_write_bytes(source.path, new_data)
         vault.sources[index] = replace(
             source,
-            data=new_text.encode("utf-8"),
+            data=new_data,
             text=new_text,
             note=new_note,
             mtime=source.path.stat().st_mtime,
@@ -152,129 +152,71 @@ class DeckContent:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def deck_name(note: Note, rel: PurePosixPath, config: Config) -> str:
-    """Front matter ``deck:`` wins, then the vault's ``deck`` template, then ``Papers::<Title>``."""
-    title = note.meta.title or rel.stem
-    if note.meta.deck:
-        return note.meta.deck
-    if config.deck:
-        return config.deck.format(title=title, folder=rel.parent.as_posix().strip("."))
-    return f"{config.deck_prefix}::{title}" if config.deck_prefix else title
+def collect_deck(
+    vault: Vault,
+    config: Config,
+    generated: Mapping[str, Path],
+    cache: BuildCache | None = None,
+) -> DeckContent:
+    """Render every card and resolve its images; missing images are warnings, escapes errors.
 
-
-def note_tags(note: Note) -> tuple[str, ...]:
-    """Header, front matter and inline tags, Anki-safe; authors as ``author::Name``."""
-    tags = [anki_tag(t) for t in (*note.meta.tags, *note.inline_tags)]
-    tags += [f"author::{anki_tag(a)}" for a in note.meta.authors]
-    return unique(t for t in tags if t)
-
-
-def source_html(note: Note, rel: PurePosixPath, vault_name: str) -> str:
-    """The Source field: title (linked to the paper), authors, year, and a link to the note."""
-    meta = note.meta
-    title = html.escape(meta.title or rel.stem)
-    parts = [f'<a href="{html.escape(meta.link)}">{title}</a>' if meta.link else title]
-    if meta.authors:
-        parts.append(html.escape(", ".join(a.replace("_", " ") for a in meta.authors)))
-    if meta.year:
-        parts.append(html.escape(meta.year))
-    target = quote(rel.with_suffix("").as_posix(), safe="")
-    url = f"obsidian://open?vault={quote(vault_name, safe='')}&file={target}"
-    parts.append(f'<a href="{html.escape(url)}">Open in Obsidian</a>')
-    return " · ".join(parts)
-
-
-def collect_deck(vault: Vault, config: Config, generated: Mapping[str, Path]) -> DeckContent:
-    """Render every card and resolve its images; missing images are warnings, escapes errors."""
-    index = VaultIndex(vault.root, vault.files, generated)
-    vault_name = config.vault_name or vault.root.resolve().name
+    With a cache, a note whose text, settings and images are as last time is not rendered
+    again.
+    """
+    context = RenderContext(
+        config=config,
+        vault_name=config.vault_name or vault.root.resolve().name,
+        index=VaultIndex(vault.root, vault.files, generated),
+        media_names=cache.media_names if cache is not None else MediaNames(),
+    )
+    settings = context.fingerprint()
     content = DeckContent()
     for source in vault.sources:
-        note, rel = source.note, source.rel
-        deck = deck_name(note, rel, config)
-        tags = note_tags(note)
-        source_field = source_html(note, rel, vault_name)
-        for card in note.cards:
-            question_md = highlights_to_clozes(card.question) if card.cloze else card.question
-            question = _render(question_md, card.line, source, index, content, card.cloze)
-            answer = _render(card.answer, card.answer_line, source, index, content, card.cloze)
-            content.notes.append(
-                AnkiNote(
-                    guid=_guid(card, rel),
-                    note_id=card.card_id,
-                    deck=deck,
-                    fields=(question, answer, source_field),
-                    tags=unique([*tags, *(anki_tag(t) for t in card.tags)]),
-                    mod=int(source.mtime),
-                    kind=card_kind(card, note, config),
-                )
-            )
+        rendered = cache.rendered(source, settings, context) if cache is not None else None
+        mod = int(source.mtime)
+        if rendered is None or any(n.mod != mod for n in rendered.notes):
+            rendered = rendered or render_note(source, context)
+            rendered = replace(rendered, notes=[replace(n, mod=mod) for n in rendered.notes])
+            if cache is not None:
+                cache.remember_render(source, settings, rendered)
+        content.notes.extend(rendered.notes)
+        content.media.update(rendered.media)
+        content.diagnostics.extend(rendered.diagnostics)
     return content
 
 
-def card_kind(card: Card, note: Note, config: Config) -> NoteKind:
-    """Which note type a card uses: cloze, both directions (by block, note or vault), or basic."""
-    if card.cloze:
-        return "cloze"
-    return "reversed" if card.reverse or note.meta.reverse or config.reverse else "basic"
+def deck_fingerprint(content: DeckContent) -> str:
+    """A hash of everything that goes into the package (mods as their sources give them)."""
+    digest = hashlib.sha256()
+    for note in sorted(content.notes, key=lambda n: n.guid):
+        digest.update(repr(note).encode())
+    for name, path in sorted(content.media.items()):
+        digest.update(f"{name}\0{path}\0".encode())
+    return digest.hexdigest()
 
 
-def _guid(card: Card, rel: PurePosixPath) -> str:
-    if card.card_id is not None:
-        return guid_for(card.card_id)
-    return guid_for(hash_text(f"{rel.as_posix()}\0{card.question}"))
+def write_deck(
+    content: DeckContent, out: Path, previous: Mapping[str, WrittenNote] | None = None
+) -> dict[str, WrittenNote]:
+    """Write the deck; the previous file is replaced only once the new one is complete.
 
-
-def hash_text(text: str) -> int:
-    """A stable integer for text (Python's ``hash`` is salted per process)."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-
-
-def _render(
-    markdown: str,
-    first_line: int,
-    source: SourceNote,
-    index: VaultIndex,
-    content: DeckContent,
-    cloze: bool = False,
-) -> str:
-    names: dict[str, str | None] = {}
-    for embed in find_embeds(markdown):
-        line = first_line + embed.line_offset
-        try:
-            path = index.resolve(embed, source.rel)
-        except OutsideVault as exc:
-            content.diagnostics.append(error(source.note.path, line, str(exc)))
-            names[embed.target] = None
-            continue
-        if path is None:
-            content.diagnostics.append(
-                warning(source.note.path, line, f"missing image {embed.target!r}")
-            )
-            names[embed.target] = None
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            if path in index.generated.values():  # `check` does not render figures
-                names[embed.target] = path.name
-                continue
-            problem = f"cannot read image {embed.target!r}: {exc.strerror or exc}"
-            content.diagnostics.append(error(source.note.path, line, problem))
-            continue
-        name = media_name(path, data)
-        content.media[name] = path
-        names[embed.target] = name
-    return render_field(markdown, names, cloze=cloze)
-
-
-def write_deck(content: DeckContent, out: Path) -> None:
-    """Write the deck; the previous file is replaced only once the new one is complete."""
-    notes = (
-        keep_unchanged_mods(content.notes, read_apkg_notes(out)) if out.exists() else content.notes
-    )
+    ``previous`` is what the last build wrote to ``out`` (read from ``out`` when not given);
+    unchanged notes keep their ``mod``. Returns what this build wrote.
+    """
+    if previous is None:
+        previous = read_apkg_notes(out) if out.exists() else {}
+    notes = keep_unchanged_mods(content.notes, previous)
     with atomic_path(out) as tmp:
         write_apkg(notes, sorted(content.media.items()), tmp)
+    return written_notes(notes)
+
+
+def _output_stamp(out: Path) -> str:
+    try:
+        stat = out.stat()
+    except OSError:
+        return ""
+    return f"{out.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
 
 
 @dataclass
@@ -288,6 +230,8 @@ class BuildResult:
     content: DeckContent | None = None
     rendered: list[FigureSpec] = field(default_factory=list)
     wrote_deck: bool = False
+    up_to_date: bool = False
+    """The deck on disk already held exactly this content, so it was left as it was."""
     seconds: float = 0.0
     """Wall time of the whole build."""
 
@@ -300,13 +244,21 @@ def build(
     write_ids: bool = True,
     strict: bool = False,
     progress: Progress | None = None,
+    use_cache: bool = True,
 ) -> BuildResult:
     """Parse, add missing IDs, render stale figures and write the deck.
 
-    Stops at the first step that finds errors, before anything is written.
+    Stops at the first step that finds errors, before anything is written. With
+    ``use_cache``, unchanged notes are neither parsed nor rendered again, and a deck that
+    would come out the same is not rewritten.
     """
     started = time.perf_counter()
-    result = _build(root, out, config, write_ids=write_ids, strict=strict, progress=progress)
+    cache = BuildCache.load(root) if use_cache else None
+    result = _build(
+        root, out, config, write_ids=write_ids, strict=strict, progress=progress, cache=cache
+    )
+    if cache is not None:
+        cache.save({s.rel.as_posix() for s in result.vault.sources})
     result.seconds = time.perf_counter() - started
     return result
 
@@ -319,21 +271,32 @@ def _build(
     write_ids: bool,
     strict: bool,
     progress: Progress | None,
+    cache: BuildCache | None,
 ) -> BuildResult:
-    vault = read_vault(root, config)
+    vault = read_vault(root, config, cache)
     result = BuildResult(vault, out, list(vault.diagnostics))
     if has_errors(result.diagnostics, strict=strict):
         return result
     figures_dir = Path(config.figures_dir)
     result.rendered = render_figures(vault.figures, figures_dir, progress=progress)
-    result.ids = write_missing_ids(vault, write=write_ids, highlight_cloze=config.highlight_cloze)
+    flag = config.highlight_cloze
+    parse = cache.parser(highlight_cloze=flag) if cache else parser(highlight_cloze=flag)
+    result.ids = write_missing_ids(vault, write=write_ids, parse=parse)
     result.diagnostics.extend(result.ids.diagnostics)
     if has_errors(result.ids.diagnostics):
         return result
-    result.content = collect_deck(vault, config, figure_paths(vault, figures_dir))
+    result.content = collect_deck(vault, config, figure_paths(vault, figures_dir), cache)
     result.diagnostics.extend(result.content.diagnostics)
     if has_errors(result.diagnostics, strict=strict):
         return result
-    write_deck(result.content, out)
+    fingerprint, stamp = deck_fingerprint(result.content), _output_stamp(out)
+    known = cache is not None and cache.deck[1] == stamp and stamp != ""
+    if cache is not None and known and cache.deck[0] == fingerprint:
+        result.wrote_deck = result.up_to_date = True
+        return result
+    written = write_deck(result.content, out, cache.written if cache and known else None)
     result.wrote_deck = True
+    if cache is not None:
+        cache.deck, cache.written = (fingerprint, _output_stamp(out)), written
+        cache.changed = True
     return result

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from paperdeck import __version__
+from paperdeck.cli_collection import build_into, import_command, sync_command, update_option
 from paperdeck.config import Config, load_config
 from paperdeck.diagnostics import Diagnostic, PaperdeckError, Severity, has_errors
 
@@ -105,6 +106,14 @@ def main() -> None:
 )
 @click.option("--no-write", is_flag=True, help="Never modify notes; report cards that lack IDs.")
 @click.option("--deck-prefix", help="Parent deck of each note's subdeck (default: Papers).")
+@click.option(
+    "--into",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="COLLECTION",
+    help="Also import the deck into this Anki collection (needs paperdeck[anki]).",
+)
+@update_option
+@click.option("--no-cache", is_flag=True, help="Parse and render every note again.")
 def build(
     notes_dir: Path,
     strict: bool,
@@ -112,6 +121,9 @@ def build(
     out: Path | None,
     no_write: bool,
     deck_prefix: str | None,
+    into: Path | None,
+    update: str,
+    no_cache: bool,
 ) -> None:
     """Build one .apkg deck from every note in NOTES_DIR (default: notes/).
 
@@ -123,17 +135,23 @@ def build(
     """
     config = resolve_config(notes_dir, ignore, deck_prefix=deck_prefix)
     target = out or default_output(notes_dir, config)
-    result = run_build(notes_dir, target, config, write_ids=not no_write, strict=strict)
+    result = run_build(
+        notes_dir, target, config, write_ids=not no_write, strict=strict, use_cache=not no_cache
+    )
     for path, line, card_id in result.ids.written if result.ids else []:
         click.echo(f"{path}:{line}: added ID {card_id}")
     for spec in result.rendered:
         click.echo(f"Rendered {Path(config.figures_dir) / spec.name} ({spec.kind})")
-    if result.wrote_deck:
+    if result.up_to_date:
+        click.echo(f"{target} is up to date: {summary(result)}")
+    elif result.wrote_deck:
         click.echo(f"Wrote {target}: {summary(result)}")
     report(result.diagnostics, strict=strict)
     if not result.wrote_deck:
         click.echo(f"Deck not written; {target} is unchanged.", err=True)
         sys.exit(1)
+    if into is not None:
+        build_into(target, into, update)
 
 
 def default_output(notes_dir: Path, config: Config) -> Path:
@@ -142,7 +160,13 @@ def default_output(notes_dir: Path, config: Config) -> Path:
 
 
 def run_build(
-    notes_dir: Path, target: Path, config: Config, *, write_ids: bool, strict: bool
+    notes_dir: Path,
+    target: Path,
+    config: Config,
+    *,
+    write_ids: bool,
+    strict: bool,
+    use_cache: bool = True,
 ) -> BuildResult:
     """One build, with library errors turned into clean CLI errors."""
     from paperdeck.build import build as build_vault
@@ -155,6 +179,7 @@ def run_build(
             write_ids=write_ids,
             strict=strict,
             progress=terminal_progress("Rendering figures"),
+            use_cache=use_cache,
         )
     except PaperdeckError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -312,3 +337,7 @@ def _watch_once(
         )
     rewritten = {Path(path).resolve() for path, _, _ in result.ids.written} if result.ids else set()
     return {p: p.stat().st_mtime_ns for p in rewritten if p.exists()}
+
+
+main.add_command(import_command)
+main.add_command(sync_command)

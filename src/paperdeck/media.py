@@ -61,10 +61,14 @@ class VaultIndex:
     """Figures paperdeck renders, by embed name; they live outside the vault on purpose."""
     _by_name: dict[str, list[PurePosixPath]] = field(init=False, repr=False)
     _by_path: dict[str, PurePosixPath] = field(init=False, repr=False)
+    _inside: dict[PurePosixPath, bool] = field(init=False, repr=False)
+    _real_root: Path = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_name = {}
         self._by_path = {}
+        self._inside = {}
+        self._real_root = self.root.resolve()
         for rel in self.files:
             self._by_name.setdefault(rel.name.casefold(), []).append(rel)
             self._by_path[rel.as_posix().casefold()] = rel
@@ -97,8 +101,11 @@ class VaultIndex:
 
     def _checked(self, rel: PurePosixPath, embed: Embed) -> Path:
         path = self.root / rel
-        real, root = path.resolve(), self.root.resolve()
-        if real != root and root not in real.parents:
+        inside = self._inside.get(rel)
+        if inside is None:
+            real = path.resolve()
+            inside = self._inside[rel] = real == self._real_root or self._real_root in real.parents
+        if not inside:
             raise OutsideVault(f"embed {embed.target!r} is a link that leaves the notes folder")
         return path
 

@@ -48,7 +48,8 @@ BLOCK_TYPES: dict[str, tuple[str, str, bool]] = {
 }
 MAX_ID = 2**63 - 1
 
-_BLOCK_PARSER = MarkdownIt("commonmark").use(dollarmath_plugin, allow_space=False)
+# Block structure only: inline parsing is not needed to find fences and math blocks.
+_BLOCK_PARSER = MarkdownIt("commonmark").use(dollarmath_plugin, allow_space=False).disable("inline")
 
 
 def split_lines(text: str) -> list[str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -27,10 +29,19 @@ class SourceNote:
 
 def display_path(path: Path) -> str:
     """The path as the user would type it: relative to the working directory when inside it."""
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    if absolute.startswith(cwd + os.sep):
+        return absolute[len(cwd) + 1 :]
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.resolve().relative_to(_real_cwd(cwd)))
     except ValueError:
         return str(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _real_cwd(cwd: str) -> Path:
+    return Path(cwd).resolve()
 
 
 def is_ignored(rel: PurePosixPath, patterns: tuple[str, ...]) -> bool:
@@ -70,8 +81,23 @@ def decode_note(data: bytes, shown: str) -> tuple[str | None, Diagnostic | None]
         return None, error(shown, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x})")
 
 
+Parser = Callable[[PurePosixPath, str, bytes, str], tuple[Note, list[Diagnostic]]]
+"""``(rel, shown path, bytes, text) -> (note, diagnostics)``: a parse, possibly cached."""
+
+
+def parser(*, highlight_cloze: bool = False) -> Parser:
+    """The plain, uncached parser."""
+
+    def parse(
+        rel: PurePosixPath, shown: str, data: bytes, text: str
+    ) -> tuple[Note, list[Diagnostic]]:
+        return parse_note(text, path=shown, highlight_cloze=highlight_cloze)
+
+    return parse
+
+
 def load_note(
-    vault: Path, rel: PurePosixPath, *, highlight_cloze: bool = False
+    vault: Path, rel: PurePosixPath, *, parse: Parser | None = None
 ) -> tuple[SourceNote | None, list[Diagnostic]]:
     """Read and parse one note; unreadable or undecodable files give a diagnostic."""
     path = vault / rel
@@ -84,5 +110,5 @@ def load_note(
     text, problem = decode_note(data, shown)
     if text is None:
         return None, [problem] if problem else []
-    note, diagnostics = parse_note(text, path=shown, highlight_cloze=highlight_cloze)
-    return SourceNote(path, rel, data, text, note, mtime), diagnostics
+    note, diagnostics = (parse or parser())(rel, shown, data, text)
+    return SourceNote(path, rel, data, text, note, mtime), list(diagnostics)

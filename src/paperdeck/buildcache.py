@@ -1,0 +1,152 @@
+"""Per-note cache of parse and render results, so a rebuild only redoes the notes that changed.
+
+One pickle per vault under ``.paperdeck-cache/``. A note is re-parsed when its bytes (or the
+parse options) change, and re-rendered when its parse, the vault settings, the figure paths
+or any image it embeds change. The cache is an accelerator only: a missing, corrupt or
+outdated cache file means a full build, never a wrong one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path, PurePosixPath
+
+from paperdeck.anki_deck import WrittenNote
+from paperdeck.diagnostics import Diagnostic
+from paperdeck.fileio import atomic_write_bytes
+from paperdeck.model import Note
+from paperdeck.note_render import MediaNames, RenderContext, RenderedNote, cached_still_valid
+from paperdeck.vault import Parser, SourceNote, parser
+
+CACHE_DIR = Path(".paperdeck-cache")
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def code_version() -> str:
+    """What parse and render results depend on: this package's source and its Markdown parser."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    for dist in ("markdown-it-py", "mdit-py-plugins", "genanki"):
+        digest.update(version(dist).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class _Entry:
+    parse_key: str
+    note: Note
+    diagnostics: list[Diagnostic]
+    render_key: str | None = None
+    rendered: RenderedNote | None = None
+
+
+@dataclass
+class BuildCache:
+    """Parse and render results by vault-relative path, valid for one code version."""
+
+    path: Path
+    code: str
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    media_names: MediaNames = field(default_factory=MediaNames)
+    deck: tuple[str, str] = ("", "")
+    """The last deck written: its content fingerprint and the output file's stamp."""
+    written: dict[str, WrittenNote] = field(default_factory=dict)
+    """What that deck holds, by guid (so the next build need not read it back)."""
+    hits: int = 0
+    misses: int = 0
+    changed: bool = False
+    """Set when something other than a rendering was stored (a parse, a written deck)."""
+
+    @classmethod
+    def load(cls, vault: Path, cache_dir: Path = CACHE_DIR) -> BuildCache:
+        """The vault's cache, or an empty one if there is none or it cannot be used."""
+        name = hashlib.sha256(str(vault.resolve()).encode()).hexdigest()[:16]
+        path = cache_dir / f"{name}.pickle"
+        code = code_version()
+        try:
+            stored = pickle.loads(path.read_bytes())
+            if isinstance(stored, BuildCache) and stored.code == code:
+                stored.path, stored.hits, stored.misses, stored.changed = path, 0, 0, False
+                return stored
+        except Exception:
+            pass
+        return cls(path, code)
+
+    def save(self, keep: set[str]) -> None:
+        """Write the cache atomically, forgetting notes that are no longer in the vault.
+
+        Nothing is written when nothing changed since it was loaded.
+        """
+        if self.misses == 0 and keep == set(self.entries) and not self.changed:
+            return
+        self.entries = {rel: e for rel, e in self.entries.items() if rel in keep}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        gitignore = self.path.parent / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n")
+        atomic_write_bytes(self.path, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @staticmethod
+    def parse_key(shown: str, data: bytes, highlight_cloze: bool) -> str:
+        """A note's parse depends on its bytes, its shown path and the parse options."""
+        head = f"{shown}\0{highlight_cloze}\0".encode()
+        return hashlib.sha256(head + data).hexdigest()
+
+    def parser(self, *, highlight_cloze: bool) -> Parser:
+        """A parser that reuses the cached parse of every note whose bytes are unchanged."""
+        plain = parser(highlight_cloze=highlight_cloze)
+
+        def parse(
+            rel: PurePosixPath, shown: str, data: bytes, text: str
+        ) -> tuple[Note, list[Diagnostic]]:
+            key = self.parse_key(shown, data, highlight_cloze)
+            cached = self.parsed(rel, key)
+            if cached is not None:
+                return cached
+            note, diagnostics = plain(rel, shown, data, text)
+            self.remember_parse(rel, key, note, diagnostics)
+            return note, diagnostics
+
+        return parse
+
+    def parsed(self, rel: PurePosixPath, key: str) -> tuple[Note, list[Diagnostic]] | None:
+        """The cached parse of a note whose bytes are unchanged."""
+        entry = self.entries.get(rel.as_posix())
+        if entry is None or entry.parse_key != key:
+            return None
+        return entry.note, entry.diagnostics
+
+    def remember_parse(
+        self, rel: PurePosixPath, key: str, note: Note, diagnostics: list[Diagnostic]
+    ) -> None:
+        """Store a fresh parse (dropping the note's old rendering)."""
+        self.entries[rel.as_posix()] = _Entry(key, note, diagnostics)
+        self.changed = True
+
+    def rendered(
+        self, source: SourceNote, settings: str, context: RenderContext
+    ) -> RenderedNote | None:
+        """The cached rendering of a note, if its parse, settings and images are unchanged."""
+        entry = self.entries.get(source.rel.as_posix())
+        if (
+            entry is not None
+            and entry.rendered is not None
+            and (entry.note is source.note or entry.note == source.note)
+            and entry.render_key == settings
+            and cached_still_valid(entry.rendered, source.rel, context)
+        ):
+            self.hits += 1
+            return entry.rendered
+        self.misses += 1
+        return None
+
+    def remember_render(self, source: SourceNote, settings: str, rendered: RenderedNote) -> None:
+        """Store a fresh rendering next to the parse it came from."""
+        entry = self.entries.get(source.rel.as_posix())
+        if entry is not None and entry.note == source.note:
+            entry.render_key, entry.rendered = settings, rendered
+            self.changed = True

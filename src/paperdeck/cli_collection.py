@@ -1,0 +1,273 @@
+"""``paperdeck import`` and ``paperdeck sync``: the commands that change an Anki collection.
+
+Start-up stays cheap: this module imports only click at load time; Anki's package and
+the build steps are imported when a command runs. It never imports :mod:`paperdeck.cli`
+at load time either, so ``cli`` may import it at its top.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from paperdeck.collection import ImportedNote, ImportResult, SyncPlan, SyncResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+UPDATE_CHOICES = ("if-newer", "always", "never")
+
+
+def collection_option(func: F) -> F:
+    """``--collection PATH`` (or ``$PAPERDECK_COLLECTION``): the Anki collection to change."""
+    return click.option(
+        "--collection",
+        "collection",
+        required=True,
+        envvar="PAPERDECK_COLLECTION",
+        show_envvar=True,
+        metavar="PATH",
+        type=click.Path(path_type=Path),
+        help="The collection.anki2 in your Anki profile's folder.",
+    )(func)
+
+
+def update_option(func: F) -> F:
+    """``--update if-newer|always|never``: Anki's rule for notes that already exist."""
+    return click.option(
+        "--update",
+        type=click.Choice(UPDATE_CHOICES),
+        default="if-newer",
+        show_default=True,
+        help="Update existing notes (and note types) when the deck's copy is newer, "
+        "always, or never.",
+    )(func)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _short(text: str, width: int = 60) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+def build_into(apkg: Path, collection: Path, update: str, *, create: bool = False) -> ImportResult:
+    """Import ``apkg`` into ``collection`` and print what happened (``build --into``).
+
+    A missing or locked collection, or a package Anki refuses, is a
+    :class:`click.ClickException` (exit status 1) and leaves the collection unchanged.
+    """
+    from paperdeck.collection import (
+        CollectionError,
+        import_package,
+        open_collection,
+        update_rule,
+    )
+
+    rule = update_rule(update)
+    try:
+        with open_collection(collection, create=create) as col:
+            result = import_package(col, apkg, rule)
+    except CollectionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _echo_import(apkg, collection, result)
+    return result
+
+
+def _echo_import(apkg: Path, collection: Path, result: ImportResult) -> None:
+    for note in result.updated:
+        click.echo(f"updated note {note.note_id}: {_first(note)}")
+    for note in result.conflicting:
+        click.echo(f"not imported (conflicting) note {note.note_id}: {_first(note)}", err=True)
+    click.echo(
+        f"Imported {apkg} into {collection}: {len(result.new)} new, "
+        f"{len(result.updated)} updated, {len(result.unchanged)} unchanged, "
+        f"{len(result.conflicting)} conflicting"
+    )
+
+
+def _first(note: ImportedNote) -> str:
+    from paperdeck.collection import plain_text
+
+    return _short(plain_text(note.first_field))
+
+
+@click.command("import")
+@click.argument("apkg", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@collection_option
+@update_option
+@click.option("--create", is_flag=True, help="Make a new, empty collection if there is none.")
+def import_command(apkg: Path, collection: Path, update: str, create: bool) -> None:
+    """Import a built deck APKG into an Anki collection with Anki's own importer.
+
+    Prints how many notes are new, updated, unchanged and conflicting. Anki must be
+    closed: a collection Anki has open is locked and left unchanged.
+
+    \b
+    Example:
+        paperdeck import cards/notes.apkg --collection ~/Anki2/'User 1'/collection.anki2
+    """
+    build_into(apkg, collection, update, create=create)
+
+
+# -- sync ------------------------------------------------------------------------------------
+
+
+@click.command("sync")
+@click.argument(
+    "notes_dir",
+    required=False,
+    default="notes",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@collection_option
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete paperdeck notes in this vault's decks whose card is gone from the vault "
+    "(lists them unless --yes).",
+)
+@click.option("-y", "--yes", is_flag=True, help="Confirm --prune: really delete.")
+@click.option("--strict", is_flag=True, help="Treat warnings (missing images, ...) as errors.")
+@click.option(
+    "--ignore",
+    "ignore",
+    multiple=True,
+    metavar="GLOB",
+    help="Skip notes matching this vault-relative glob (repeatable).",
+)
+@click.option("--deck-prefix", help="Parent deck of each note's subdeck (default: Papers).")
+def sync_command(
+    notes_dir: Path,
+    collection: Path,
+    dry_run: bool,
+    prune: bool,
+    yes: bool,
+    strict: bool,
+    ignore: tuple[str, ...],
+    deck_prefix: str | None,
+) -> None:
+    """Sync the cards of NOTES_DIR (default: notes/) into an Anki collection in place.
+
+    A card whose ID is a note in the collection updates that note's fields, tags and
+    deck, keeping its review history. A card without an ID becomes a new note, and the
+    note's id is written back into the card as its ID. IDs that match no note are
+    reported. Nothing is deleted unless --prune --yes. Anki must be closed.
+
+    \b
+    Example:
+        paperdeck sync notes/ --collection ~/Anki2/'User 1'/collection.anki2 --dry-run
+    """
+    from paperdeck.build import collect_deck, figure_paths, read_vault
+    from paperdeck.cli import report, resolve_config, terminal_progress
+    from paperdeck.collection import CollectionError, apply_sync, open_collection, plan_sync
+    from paperdeck.diagnostics import PaperdeckError, has_errors
+    from paperdeck.figures.cache import render as render_figures
+
+    config = resolve_config(notes_dir, ignore, deck_prefix=deck_prefix)
+    vault = read_vault(notes_dir, config)
+    diagnostics = list(vault.diagnostics)
+    if has_errors(diagnostics, strict=strict):
+        report(diagnostics, strict=strict)
+        click.echo(f"Nothing synced; {collection} is unchanged.", err=True)
+        sys.exit(1)
+    figures_dir = Path(config.figures_dir)
+    plan: SyncPlan | None = None
+    result: SyncResult | None = None
+    try:
+        with open_collection(collection) as col:
+            if not dry_run:
+                progress = terminal_progress("Rendering figures")
+                for spec in render_figures(vault.figures, figures_dir, progress=progress):
+                    click.echo(f"Rendered {figures_dir / spec.name} ({spec.kind})")
+            content = collect_deck(vault, config, figure_paths(vault, figures_dir))
+            diagnostics += content.diagnostics
+            if not has_errors(diagnostics, strict=strict):
+                plan = plan_sync(col, vault, content, prune=prune)
+                diagnostics += plan.diagnostics
+            if plan is not None and not dry_run and not has_errors(diagnostics, strict=strict):
+                result = apply_sync(
+                    col, plan, prune=prune and yes, highlight_cloze=config.highlight_cloze
+                )
+                diagnostics += result.diagnostics
+    except CollectionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except PaperdeckError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or notes_dir}: {exc.strerror or exc}") from exc
+    if plan is not None and dry_run:
+        _echo_plan(collection, plan, prune=prune)
+    elif plan is not None and result is not None:
+        _echo_result(notes_dir, collection, plan, result, prune=prune, yes=yes)
+    report(diagnostics, strict=strict)
+    if has_errors(diagnostics, strict=strict):
+        if result is None:
+            click.echo(f"Nothing synced; {collection} is unchanged.", err=True)
+        sys.exit(1)
+
+
+def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
+    click.echo(f"Dry run: nothing in {collection} or the notes is changed.")
+    for item in plan.add:
+        click.echo(f"add {item.where}: {_short(item.card.question)}")
+    for update in plan.update:
+        item = update.planned
+        click.echo(
+            f"update note {item.card.card_id} ({', '.join(update.changes)}) {item.where}: "
+            f"{_short(item.card.question)}"
+        )
+    for name in plan.media:
+        click.echo(f"add media {name}")
+    for gone in plan.prune:
+        click.echo(f"prune note {gone.note_id} in {gone.deck}: {_short(gone.first_field)}")
+    pruning = f", prune {len(plan.prune)}" if prune else ""
+    click.echo(
+        f"Plan: add {len(plan.add)}, update {len(plan.update)}, "
+        f"unchanged {len(plan.unchanged)}, missing {len(plan.missing)}, "
+        f"conflicting {len(plan.conflicting)}{pruning}, media {len(plan.media)}"
+    )
+
+
+def _echo_result(
+    notes_dir: Path,
+    collection: Path,
+    plan: SyncPlan,
+    result: SyncResult,
+    *,
+    prune: bool,
+    yes: bool,
+) -> None:
+    for name in result.note_types:
+        click.echo(f"added note type {name!r}")
+    for item, note_id in result.added:
+        click.echo(f"{item.where}: added note {note_id} (written into the note as its ID)")
+    for update in result.updated:
+        item = update.planned
+        click.echo(f"{item.where}: updated note {item.card.card_id} ({', '.join(update.changes)})")
+    for gone in result.pruned:
+        click.echo(f"deleted note {gone.note_id} in {gone.deck}: {_short(gone.first_field)}")
+    pruned = f", {len(result.pruned)} deleted" if result.pruned else ""
+    click.echo(
+        f"Synced {notes_dir} into {collection}: {len(result.added)} added, "
+        f"{len(result.updated)} updated, {len(plan.unchanged)} unchanged, "
+        f"{len(plan.missing)} missing, {len(plan.conflicting)} conflicting{pruned}, "
+        f"{_plural(len(result.media), 'media file')} added"
+    )
+    if prune and not yes and plan.prune:
+        count = _plural(len(plan.prune), "note")
+        click.echo(f"Not deleted: {count} no longer in the vault (add --yes to delete):")
+        for gone in plan.prune:
+            click.echo(f"  note {gone.note_id} in {gone.deck}: {_short(gone.first_field)}")
+    elif prune and not plan.prune:
+        click.echo("Nothing to prune.")

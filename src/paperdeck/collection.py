@@ -1,0 +1,602 @@
+"""A live Anki collection: import a built deck into it, or sync a vault into it in place.
+
+Everything here goes through Anki's own Python package (``pip install 'paperdeck[anki]'``),
+imported only when a function needs it. A card's ID is its Anki note id, so ``sync``
+finds the note of each card directly; notes that paperdeck creates get the same guid a
+built ``.apkg`` gives them, so a later ``paperdeck import`` and ``paperdeck sync`` agree on
+which note is which.
+
+Library code: nothing is printed; problems are :class:`CollectionError` exceptions (the
+collection cannot be used at all) or diagnostics (one card could not be synced).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import re
+import tempfile
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from paperdeck.anki_deck import (
+    CLOZE_FIELDS,
+    FIELDS,
+    MODELS,
+    AnkiNote,
+    NoteKind,
+    guid_for,
+    write_apkg,
+)
+from paperdeck.build import DeckContent, Vault
+from paperdeck.diagnostics import Diagnostic, PaperdeckError, error, warning
+from paperdeck.fileio import atomic_write_bytes
+from paperdeck.ids import insert_ids
+from paperdeck.model import Card
+from paperdeck.parse import parse_note
+from paperdeck.vault import SourceNote
+
+if TYPE_CHECKING:
+    from anki.cards import Card as AnkiCard
+    from anki.collection import Collection, ImportAnkiPackageOptions
+    from anki.notes import Note as AnkiCollectionNote
+
+UpdateRule = Literal["if-newer", "always", "never"]
+UPDATE_RULES: tuple[UpdateRule, ...] = ("if-newer", "always", "never")
+PAPERDECK_MODEL_IDS = frozenset(model.model_id for model in MODELS.values())
+_PLACEHOLDER_DECK = "paperdeck note types (temporary)"
+
+
+class CollectionError(PaperdeckError):
+    """The collection cannot be used, or Anki refused what was asked of it."""
+
+
+class CollectionMissing(CollectionError):
+    """No collection at that path (and creating one was not asked for)."""
+
+
+class CollectionLocked(CollectionError):
+    """Anki (or another program) has the collection open."""
+
+
+# -- opening ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def open_collection(path: Path, *, create: bool = False) -> Iterator[Collection]:
+    """Open the collection at ``path`` and close it afterwards.
+
+    A missing path is :class:`CollectionMissing` unless ``create``; a collection that Anki
+    holds open is :class:`CollectionLocked`. Anki errors while the collection is in use
+    that say it is locked become :class:`CollectionLocked` too.
+    """
+    try:
+        from anki.collection import Collection
+        from anki.errors import AnkiException, DBError
+    except ImportError as exc:  # pragma: no cover - anki is a test dependency
+        raise CollectionError(
+            "this needs Anki's Python package: pip install 'paperdeck[anki]'"
+        ) from exc
+    if path.is_dir():
+        raise CollectionError(f"{path} is a folder; give the path of its collection.anki2")
+    if not path.exists():
+        if not create:
+            raise CollectionMissing(
+                f"{path}: no such collection (pass --create to make a new, empty one)"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        col = Collection(str(path))
+    except DBError as exc:
+        raise _db_error(path, exc) from exc
+    try:
+        yield col
+    except DBError as exc:
+        raise _db_error(path, exc) from exc
+    except AnkiException as exc:
+        raise CollectionError(f"{path}: Anki reported a problem: {exc}") from exc
+    finally:
+        col.close()
+
+
+def _db_error(path: Path, exc: Exception) -> CollectionError:
+    text = str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "already open" in lowered or "busy" in lowered:
+        return CollectionLocked(
+            f"{path} is locked: Anki has it open. Close Anki (or switch it to another "
+            "profile) and run this again; nothing was changed."
+        )
+    return CollectionError(f"{path}: cannot use this Anki collection: {text}")
+
+
+# -- importing a package ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedNote:
+    """One note of Anki's import log: its id and first field (HTML)."""
+
+    note_id: int
+    first_field: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What Anki's importer did with each note of the package."""
+
+    new: list[ImportedNote]
+    updated: list[ImportedNote]
+    unchanged: list[ImportedNote]
+    """Anki's ``duplicate``: the note exists and was left as it is."""
+    conflicting: list[ImportedNote]
+    """The note exists with another note type, or could not be updated."""
+
+
+def import_package(col: Collection, apkg: Path, update: UpdateRule = "if-newer") -> ImportResult:
+    """Import ``apkg`` with Anki's own importer, merging note types and keeping scheduling.
+
+    ``update`` is Anki's rule for notes and note types that already exist: ``if-newer``
+    (the package's copy is more recently modified), ``always`` or ``never``.
+    """
+    from anki.collection import ImportAnkiPackageRequest
+    from anki.errors import AnkiException, DBError
+
+    request = ImportAnkiPackageRequest(
+        package_path=str(apkg.resolve()), options=_import_options(update)
+    )
+    try:
+        log = col.import_anki_package(request).log
+    except DBError:
+        raise  # open_collection says whether the collection is locked
+    except AnkiException as exc:
+        raise CollectionError(f"{apkg}: Anki could not import it: {exc}") from exc
+
+    def notes(entries: Iterable[object]) -> list[ImportedNote]:
+        found: list[ImportedNote] = []
+        for entry in entries:
+            note_id = int(entry.id.nid)  # type: ignore[attr-defined]
+            fields = list(entry.fields)  # type: ignore[attr-defined]
+            found.append(ImportedNote(note_id, fields[0] if fields else ""))
+        return found
+
+    return ImportResult(
+        new=notes(log.new),
+        updated=notes(log.updated),
+        unchanged=notes(log.duplicate),
+        conflicting=notes(
+            [
+                *log.conflicting,
+                *log.missing_notetype,
+                *log.missing_deck,
+                *log.first_field_match,
+                *log.empty_first_field,
+            ]
+        ),
+    )
+
+
+def update_rule(text: str) -> UpdateRule:
+    """``text`` as an update rule, or :class:`ValueError` naming the known ones."""
+    for rule in UPDATE_RULES:
+        if text == rule:
+            return rule
+    raise ValueError(f"unknown update rule {text!r}; known: {', '.join(UPDATE_RULES)}")
+
+
+def plain_text(field_html: str) -> str:
+    """A field's text without HTML, on one line (for listings)."""
+    text = html.unescape(re.sub(r"<[^>]*>", " ", field_html))
+    return " ".join(text.split())
+
+
+def _import_options(update: UpdateRule) -> ImportAnkiPackageOptions:
+    """Anki's import options: merge note types, no scheduling, ``update`` for existing ones."""
+    from anki.collection import ImportAnkiPackageOptions
+    from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition as Condition
+
+    update = update_rule(update)
+    conditions = {
+        "if-newer": Condition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+        "always": Condition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_ALWAYS,
+        "never": Condition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_NEVER,
+    }
+    return ImportAnkiPackageOptions(
+        merge_notetypes=True,
+        with_scheduling=False,
+        update_notes=conditions[update],
+        update_notetypes=conditions[update],
+    )
+
+
+# -- note types ------------------------------------------------------------------------------
+
+
+def ensure_note_types(col: Collection, kinds: Iterable[NoteKind]) -> list[str]:
+    """Make sure paperdeck's note types for ``kinds`` exist, with the ids a built deck uses.
+
+    Anki's API gives every note type it adds a new id; only its importer keeps the id a
+    package gives. So a missing note type is brought in by importing a tiny package with
+    one placeholder note of that type, and the placeholder (and its deck) is removed again.
+    Returns the names of the note types added.
+    """
+    from anki.decks import DeckId
+    from anki.models import NotetypeId
+
+    missing = sorted({k for k in kinds if col.models.get(NotetypeId(MODELS[k].model_id)) is None})
+    if not missing:
+        return []
+    deck_existed = col.decks.id_for_name(_PLACEHOLDER_DECK) is not None
+    stamp = time.time_ns()
+    placeholders = [
+        AnkiNote(
+            guid=f"paperdeck-note-type-{kind}-{stamp}",
+            note_id=None,
+            deck=_PLACEHOLDER_DECK,
+            fields=("{{c1::placeholder}}" if kind == "cloze" else "placeholder", "", ""),
+            tags=(),
+            mod=int(time.time()),
+            kind=kind,
+        )
+        for kind in missing
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        apkg = Path(tmp) / "note-types.apkg"
+        write_apkg(placeholders, [], apkg)
+        result = import_package(col, apkg, update="never")
+    from anki.notes import NoteId
+
+    col.remove_notes([NoteId(n.note_id) for n in result.new])
+    placeholder_deck = col.decks.id_for_name(_PLACEHOLDER_DECK)
+    if placeholder_deck is not None and not deck_existed:
+        col.decks.remove([DeckId(placeholder_deck)])
+    still = [k for k in missing if col.models.get(NotetypeId(MODELS[k].model_id)) is None]
+    if still:
+        raise CollectionError(f"could not add paperdeck's note types: {', '.join(still)}")
+    return [MODELS[k].name for k in missing]
+
+
+# -- sync: the plan --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedCard:
+    """One card of the vault with the Anki note it becomes."""
+
+    source: SourceNote
+    card: Card
+    note: AnkiNote
+
+    @property
+    def where(self) -> str:
+        """``path:line`` of the card's ``Q:``."""
+        return f"{self.source.note.path}:{self.card.line}"
+
+
+@dataclass(frozen=True)
+class PlannedUpdate:
+    """A card whose note exists and differs: what differs (field names, ``tags``, ``deck``)."""
+
+    planned: PlannedCard
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PruneCandidate:
+    """A paperdeck note in one of the vault's decks whose ID is no longer in the vault."""
+
+    note_id: int
+    deck: str
+    first_field: str
+
+
+@dataclass
+class SyncPlan:
+    """What a sync would do; computed without changing anything."""
+
+    add: list[PlannedCard] = field(default_factory=list)
+    update: list[PlannedUpdate] = field(default_factory=list)
+    unchanged: list[PlannedCard] = field(default_factory=list)
+    missing: list[PlannedCard] = field(default_factory=list)
+    """Cards whose ID is no note in the collection: left alone."""
+    conflicting: list[PlannedCard] = field(default_factory=list)
+    """Cards whose note exists with another note type: left alone."""
+    prune: list[PruneCandidate] = field(default_factory=list)
+    media: dict[str, Path] = field(default_factory=dict)
+    """Media files the cards reference that the collection lacks (or has different)."""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def plan_sync(
+    col: Collection, vault: Vault, content: DeckContent, *, prune: bool = False
+) -> SyncPlan:
+    """Compare the vault's cards with the collection's notes; change nothing."""
+    from anki.errors import NotFoundError
+    from anki.notes import NoteId
+
+    plan = SyncPlan()
+    planned = _planned_cards(vault, content)
+    for item in planned:
+        card_id = item.card.card_id
+        if card_id is None:
+            if os.access(item.source.path, os.W_OK):
+                plan.add.append(item)
+            else:
+                plan.diagnostics.append(
+                    warning(
+                        item.source.note.path,
+                        item.card.line,
+                        "card has no ID yet (not added: the note is read-only)",
+                    )
+                )
+            continue
+        try:
+            existing = col.get_note(NoteId(card_id))
+        except NotFoundError:
+            plan.missing.append(item)
+            plan.diagnostics.append(
+                warning(
+                    item.source.note.path,
+                    item.card.id_line or item.card.line,
+                    f"ID {card_id} is no note in the collection (deleted in Anki?); not "
+                    "synced. `paperdeck import` of a built deck adds it back with this ID",
+                )
+            )
+            continue
+        problem = _type_problem(col, existing, item.note.kind)
+        if problem:
+            plan.conflicting.append(item)
+            plan.diagnostics.append(
+                warning(item.source.note.path, item.card.line, f"note {card_id} {problem}")
+            )
+            continue
+        changes = _differences(col, existing, item.note)
+        if changes:
+            plan.update.append(PlannedUpdate(item, changes))
+        else:
+            plan.unchanged.append(item)
+    kept = [*plan.add, *(u.planned for u in plan.update), *plan.unchanged]
+    used = "\x1f".join(f for item in kept for f in item.note.fields)
+    referenced = {name: path for name, path in content.media.items() if name in used}
+    plan.media = _media_to_add(col, referenced)
+    if prune:
+        plan.prune = _prune_candidates(col, vault, content)
+    return plan
+
+
+def _planned_cards(vault: Vault, content: DeckContent) -> list[PlannedCard]:
+    """Pair each card with its Anki note (``collect_deck`` makes one note per card, in order)."""
+    cards = [(source, card) for source in vault.sources for card in source.note.cards]
+    if len(cards) != len(content.notes):  # pragma: no cover - collect_deck's contract
+        raise PaperdeckError("internal error: cards and rendered notes do not match")
+    return [PlannedCard(s, c, n) for (s, c), n in zip(cards, content.notes, strict=True)]
+
+
+def _fields_for(kind: NoteKind) -> tuple[str, ...]:
+    return CLOZE_FIELDS if kind == "cloze" else FIELDS
+
+
+def _type_problem(col: Collection, existing: AnkiCollectionNote, kind: NoteKind) -> str | None:
+    wanted = MODELS[kind]
+    if int(existing.mid) == wanted.model_id and set(_fields_for(kind)) <= set(existing.keys()):
+        return None
+    notetype = col.models.get(existing.mid)
+    name = notetype["name"] if notetype else "unknown"
+    return (
+        f"is a {name!r} note but the card needs {wanted.name!r}: not synced "
+        "(change the note's type in Anki's browser, or delete the note and the card's ID)"
+    )
+
+
+def _differences(col: Collection, existing: AnkiCollectionNote, note: AnkiNote) -> tuple[str, ...]:
+    changes = [
+        name
+        for name, value in zip(_fields_for(note.kind), note.fields, strict=True)
+        if _nfc(existing[name]) != _nfc(value)
+    ]
+    if {t.casefold() for t in existing.tags} != {t.casefold() for t in note.tags}:
+        changes.append("tags")
+    target = col.decks.id_for_name(note.deck)
+    if target is None or any(_home_deck(c) != target for c in existing.cards()):
+        changes.append("deck")
+    return tuple(changes)
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _home_deck(card: AnkiCard) -> int:
+    """The card's own deck, also while it is borrowed by a filtered deck."""
+    return int(card.odid or card.did)
+
+
+def _media_to_add(col: Collection, media: dict[str, Path]) -> dict[str, Path]:
+    folder = Path(col.media.dir())
+    needed: dict[str, Path] = {}
+    for name, path in sorted(media.items()):
+        stored = folder / name
+        try:
+            same = stored.is_file() and stored.read_bytes() == path.read_bytes()
+        except OSError:
+            same = False
+        if not same:
+            needed[name] = path
+    return needed
+
+
+def _prune_candidates(col: Collection, vault: Vault, content: DeckContent) -> list[PruneCandidate]:
+    from anki.decks import DeckId
+    from anki.models import NotetypeId
+
+    kept = {c.card_id for s in vault.sources for c in s.note.cards if c.card_id is not None}
+    decks = {col.decks.id_for_name(n.deck) for n in content.notes} - {None}
+    found: list[PruneCandidate] = []
+    for model_id in sorted(PAPERDECK_MODEL_IDS):
+        for nid in col.models.nids(NotetypeId(model_id)):
+            if int(nid) in kept:
+                continue
+            note = col.get_note(nid)
+            homes = [_home_deck(c) for c in note.cards()]
+            inside = [h for h in homes if h in decks]
+            if not inside:
+                continue
+            first = plain_text(note.fields[0]) if note.fields else ""
+            found.append(PruneCandidate(int(nid), col.decks.name(DeckId(inside[0])), first))
+    return sorted(found, key=lambda p: p.note_id)
+
+
+# -- sync: applying it -----------------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    """What a sync changed."""
+
+    added: list[tuple[PlannedCard, int]] = field(default_factory=list)
+    """Each added card with its new note id (now written into the note as its ID)."""
+    updated: list[PlannedUpdate] = field(default_factory=list)
+    pruned: list[PruneCandidate] = field(default_factory=list)
+    media: list[str] = field(default_factory=list)
+    """Names of the media files written to the collection's media folder."""
+    note_types: list[str] = field(default_factory=list)
+    """Names of paperdeck's note types that had to be added."""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def apply_sync(
+    col: Collection,
+    plan: SyncPlan,
+    *,
+    prune: bool = False,
+    highlight_cloze: bool = False,
+) -> SyncResult:
+    """Carry out ``plan``: media, in-place updates, additions with ID write-back, pruning.
+
+    Updates change fields, tags and deck only, so review history stays. Each added card's
+    new note id is written into its note (atomically, every other byte kept); if a note
+    cannot be rewritten safely, the notes added for it are removed again. Notes are deleted
+    only when ``prune`` is true.
+    """
+    result = SyncResult()
+    result.note_types = ensure_note_types(col, {p.note.kind for p in plan.add})
+    renamed: dict[str, str] = {}
+    for name, path in plan.media.items():
+        stored = col.media.write_data(name, path.read_bytes())
+        result.media.append(stored)
+        if stored != name:
+            renamed[name] = stored
+    for update in plan.update:
+        _update_note(col, update.planned.note, renamed)
+        result.updated.append(update)
+    by_source: dict[Path, list[PlannedCard]] = {}
+    for item in plan.add:
+        by_source.setdefault(item.source.path, []).append(item)
+    for items in by_source.values():
+        _add_for_source(col, items, renamed, result, highlight_cloze=highlight_cloze)
+    if prune and plan.prune:
+        from anki.notes import NoteId
+
+        col.remove_notes([NoteId(p.note_id) for p in plan.prune])
+        result.pruned = list(plan.prune)
+    return result
+
+
+def _fields_with_media(note: AnkiNote, renamed: dict[str, str]) -> tuple[str, ...]:
+    fields = list(note.fields)
+    for old, new in renamed.items():
+        fields = [f.replace(old, new) for f in fields]
+    return tuple(fields)
+
+
+def _deck_for(col: Collection, name: str) -> int:
+    deck = col.decks.id(name, create=True)
+    if deck is None:  # pragma: no cover - create=True always gives an id
+        raise CollectionError(f"could not create deck {name!r}")
+    return int(deck)
+
+
+def _update_note(col: Collection, note: AnkiNote, renamed: dict[str, str]) -> None:
+    from anki.cards import CardId
+    from anki.decks import DeckId
+    from anki.notes import NoteId
+
+    assert note.note_id is not None
+    existing = col.get_note(NoteId(note.note_id))
+    for name, value in zip(_fields_for(note.kind), _fields_with_media(note, renamed), strict=True):
+        existing[name] = value
+    existing.tags = list(note.tags)
+    col.update_note(existing)
+    target = _deck_for(col, note.deck)
+    moving = [CardId(c.id) for c in existing.cards() if _home_deck(c) != target]
+    if moving:
+        col.set_deck(moving, DeckId(target))
+
+
+def _add_for_source(
+    col: Collection,
+    items: Sequence[PlannedCard],
+    renamed: dict[str, str],
+    result: SyncResult,
+    *,
+    highlight_cloze: bool,
+) -> None:
+    """Add the ID-less cards of one note, then write their note ids into it (or undo)."""
+    from anki.decks import DeckId
+    from anki.models import NotetypeId
+    from anki.notes import NoteId
+
+    source = items[0].source
+    shown = source.note.path
+    added: list[tuple[PlannedCard, int]] = []
+    for item in items:
+        notetype = col.models.get(NotetypeId(MODELS[item.note.kind].model_id))
+        assert notetype is not None  # ensure_note_types ran
+        new = col.new_note(notetype)
+        if not set(_fields_for(item.note.kind)) <= set(new.keys()):
+            why = f"note type {notetype['name']!r} in the collection lacks paperdeck's fields"
+            result.diagnostics.append(error(shown, item.card.line, f"{why}; not added"))
+            continue
+        fields = _fields_with_media(item.note, renamed)
+        for name, value in zip(_fields_for(item.note.kind), fields, strict=True):
+            new[name] = value
+        new.tags = list(item.note.tags)
+        col.add_note(new, DeckId(_deck_for(col, item.note.deck)))
+        new.guid = guid_for(int(new.id))  # the guid a built deck gives this ID
+        col.update_note(new)
+        added.append((item, int(new.id)))
+    if not added:
+        return
+    problem = _write_ids(source, {i.card.end_line: nid for i, nid in added}, highlight_cloze)
+    if problem:
+        col.remove_notes([NoteId(nid) for _, nid in added])
+        result.diagnostics.append(error(shown, items[0].card.line, problem))
+        return
+    result.added.extend(added)
+
+
+def _write_ids(source: SourceNote, assigned: dict[int, int], highlight_cloze: bool) -> str | None:
+    """Write the IDs into the note as ``build`` does; a reason if it was not safe to."""
+    try:
+        current = source.path.read_bytes()
+    except OSError as exc:
+        return f"cannot read the note again: {exc.strerror or exc}; no cards added"
+    if current != source.data:
+        return "the note changed during the sync; no cards added (run sync again)"
+    new_text = insert_ids(source.text, assigned)
+    new_note, problems = parse_note(
+        new_text, path=source.note.path, highlight_cloze=highlight_cloze
+    )
+    expected = [c.card_id or assigned.get(c.end_line) for c in source.note.cards]
+    if problems or [c.card_id for c in new_note.cards] != expected:
+        return "could not add IDs safely; note unchanged and no cards added"
+    try:
+        atomic_write_bytes(source.path, new_text.encode("utf-8"))
+    except OSError as exc:
+        return f"cannot write the note: {exc.strerror or exc}; no cards added"
+    return None

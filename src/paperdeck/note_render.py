@@ -1,0 +1,204 @@
+"""One parsed note to its Anki notes: fields rendered, images resolved, deck and tags chosen.
+
+Pure apart from reading image files (through :class:`MediaNames`, which hashes them), so a
+build cache can keep the result of :func:`render_note` and reuse it while nothing it
+depended on has changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from paperdeck.anki_deck import AnkiNote, NoteKind, guid_for
+from paperdeck.cloze import highlights_to_clozes
+from paperdeck.config import Config
+from paperdeck.diagnostics import Diagnostic, error, warning
+from paperdeck.media import Embed, OutsideVault, VaultIndex, find_embeds, media_name
+from paperdeck.model import Card, Note
+from paperdeck.render import render_field
+from paperdeck.tags import anki_tag, unique
+from paperdeck.vault import SourceNote
+
+
+@dataclass
+class MediaNames:
+    """Media names by file, hashed once per file version (size and mtime) and remembered."""
+
+    known: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+
+    def name(self, path: Path) -> str:
+        """``stem-<content hash>.ext`` for the file as it is now; raises OSError if unreadable."""
+        stat = path.stat()
+        key = os.path.abspath(path)
+        cached = self.known.get(key)
+        if cached is not None and cached[:2] == (stat.st_size, stat.st_mtime_ns):
+            return cached[2]
+        name = media_name(path, path.read_bytes())
+        self.known[key] = (stat.st_size, stat.st_mtime_ns, name)
+        return name
+
+
+@dataclass
+class RenderContext:
+    """What rendering a note depends on besides the note itself."""
+
+    config: Config
+    vault_name: str
+    index: VaultIndex
+    media_names: MediaNames
+
+    def fingerprint(self) -> str:
+        """A hash of the settings and figure paths; a change re-renders every note."""
+        payload = {
+            "config": asdict(self.config),
+            "vault": self.vault_name,
+            "generated": {k: str(v) for k, v in sorted(self.index.generated.items())},
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def embed_state(self, embed: Embed, note_rel: PurePosixPath) -> str:
+        """How an embed resolves now: ``missing``, ``outside: why``, or ``path -> media name``."""
+        try:
+            path = self.index.resolve(embed, note_rel)
+        except OutsideVault as exc:
+            return f"outside: {exc}"
+        if path is None:
+            return "missing"
+        try:
+            return f"{path} -> {self.media_names.name(path)}"
+        except OSError as exc:
+            return f"unreadable: {exc.strerror or exc}"
+
+
+@dataclass
+class RenderedNote:
+    """The Anki notes of one source note (``mod`` still to be set), with what they used."""
+
+    notes: list[AnkiNote]
+    media: dict[str, Path]
+    diagnostics: list[Diagnostic]
+    embeds: dict[tuple[str, bool], str]
+    """Each embed (target, Markdown style) and how it resolved, to validate a cached copy."""
+
+
+def deck_name(note: Note, rel: PurePosixPath, config: Config) -> str:
+    """Front matter ``deck:`` wins, then the vault's ``deck`` template, then ``Papers::<Title>``."""
+    title = note.meta.title or rel.stem
+    if note.meta.deck:
+        return note.meta.deck
+    if config.deck:
+        return config.deck.format(title=title, folder=rel.parent.as_posix().strip("."))
+    return f"{config.deck_prefix}::{title}" if config.deck_prefix else title
+
+
+def note_tags(note: Note) -> tuple[str, ...]:
+    """Header, front matter and inline tags, Anki-safe; authors as ``author::Name``."""
+    tags = [anki_tag(t) for t in (*note.meta.tags, *note.inline_tags)]
+    tags += [f"author::{anki_tag(a)}" for a in note.meta.authors]
+    return unique(t for t in tags if t)
+
+
+def source_html(note: Note, rel: PurePosixPath, vault_name: str) -> str:
+    """The Source field: title (linked to the paper), authors, year, and a link to the note."""
+    meta = note.meta
+    title = html.escape(meta.title or rel.stem)
+    parts = [f'<a href="{html.escape(meta.link)}">{title}</a>' if meta.link else title]
+    if meta.authors:
+        parts.append(html.escape(", ".join(a.replace("_", " ") for a in meta.authors)))
+    if meta.year:
+        parts.append(html.escape(meta.year))
+    target = quote(rel.with_suffix("").as_posix(), safe="")
+    url = f"obsidian://open?vault={quote(vault_name, safe='')}&file={target}"
+    parts.append(f'<a href="{html.escape(url)}">Open in Obsidian</a>')
+    return " · ".join(parts)
+
+
+def card_kind(card: Card, note: Note, config: Config) -> NoteKind:
+    """Which note type a card uses: cloze, both directions (by block, note or vault), or basic."""
+    if card.cloze:
+        return "cloze"
+    return "reversed" if card.reverse or note.meta.reverse or config.reverse else "basic"
+
+
+def card_guid(card: Card, rel: PurePosixPath) -> str:
+    """From the ID alone, so edits update the card; a card with no ID yet hashes its place."""
+    if card.card_id is not None:
+        return guid_for(card.card_id)
+    digest = hashlib.sha256(f"{rel.as_posix()}\0{card.question}".encode()).digest()
+    return guid_for(int.from_bytes(digest[:8], "big"))
+
+
+def render_note(source: SourceNote, context: RenderContext) -> RenderedNote:
+    """Render every card of a note; missing images are warnings, images from outside errors."""
+    note, rel = source.note, source.rel
+    deck = deck_name(note, rel, context.config)
+    tags = note_tags(note)
+    source_field = source_html(note, rel, context.vault_name)
+    out = RenderedNote([], {}, [], {})
+    for card in note.cards:
+        question_md = highlights_to_clozes(card.question) if card.cloze else card.question
+        question = _render_field(question_md, card.line, source, context, out, card.cloze)
+        answer = _render_field(card.answer, card.answer_line, source, context, out, card.cloze)
+        out.notes.append(
+            AnkiNote(
+                guid=card_guid(card, rel),
+                note_id=card.card_id,
+                deck=deck,
+                fields=(question, answer, source_field),
+                tags=unique([*tags, *(anki_tag(t) for t in card.tags)]),
+                mod=0,
+                kind=card_kind(card, note, context.config),
+            )
+        )
+    return out
+
+
+def _render_field(
+    markdown: str,
+    first_line: int,
+    source: SourceNote,
+    context: RenderContext,
+    out: RenderedNote,
+    cloze: bool,
+) -> str:
+    names: dict[str, str | None] = {}
+    shown = source.note.path
+    for embed in find_embeds(markdown):
+        line = first_line + embed.line_offset
+        state = context.embed_state(embed, source.rel)
+        out.embeds[embed.target, embed.markdown_style] = state
+        names[embed.target] = None
+        if state.startswith("outside: "):
+            out.diagnostics.append(error(shown, line, state.removeprefix("outside: ")))
+        elif state == "missing":
+            out.diagnostics.append(warning(shown, line, f"missing image {embed.target!r}"))
+        elif state.startswith("unreadable: "):
+            path = context.index.resolve(embed, source.rel)
+            if path is not None and path in context.index.generated.values():
+                names[embed.target] = path.name  # `check` does not render figures
+            else:
+                why = state.removeprefix("unreadable: ")
+                out.diagnostics.append(
+                    error(shown, line, f"cannot read image {embed.target!r}: {why}")
+                )
+        else:
+            path_text, _, name = state.rpartition(" -> ")
+            out.media[name] = Path(path_text)
+            names[embed.target] = name
+    return render_field(markdown, names, cloze=cloze)
+
+
+def cached_still_valid(
+    rendered: RenderedNote, note_rel: PurePosixPath, context: RenderContext
+) -> bool:
+    """Does every embed of a cached rendering still resolve to the same file and content?"""
+    return all(
+        context.embed_state(Embed(target, 0, style), note_rel) == state
+        for (target, style), state in rendered.embeds.items()
+    )
