@@ -3,6 +3,7 @@ and a failed build never touches the previous deck or the notes."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -229,3 +230,37 @@ def test_python_m_paperdeck_runs(vault: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "5 cards in 1 note" in proc.stdout
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperdeck.cli import terminal_progress
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert terminal_progress() is None
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    show = terminal_progress()
+    assert show is not None
+    show("Reading notes", 100, 2000, "paper-00100.md")
+    show("Reading notes", 2000, 2000, "")
+    assert "Reading notes 100/2000 paper-00100.md" in screen.getvalue()
+    assert screen.getvalue().endswith("Reading notes 2000/2000 done\n")
+
+
+def test_piped_build_prints_no_progress(vault: Path) -> None:
+    for i in range(120):
+        (vault / f"n{i:03d}.md").write_text(f"Q: {i}?\nA: {i}\n<!--ID: {1700000001000 + i}-->\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperdeck", "build", str(vault)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Reading notes" not in proc.stderr + proc.stdout
+    assert "125 cards from 121 notes" in proc.stdout

@@ -35,6 +35,9 @@ from paperdeck.note_render import MediaNames, RenderContext, render_note
 from paperdeck.parse import card_ids
 from paperdeck.vault import Parser, SourceNote, list_vault_files, load_note, parser
 
+_PROGRESS_EVERY = 100
+"""Notes between progress updates (a vault smaller than this shows none)."""
+
 
 @dataclass
 class Vault:
@@ -52,16 +55,22 @@ class Vault:
         return sum(len(s.note.cards) for s in self.sources)
 
 
-def read_vault(root: Path, config: Config, cache: BuildCache | None = None) -> Vault:
+def read_vault(
+    root: Path,
+    config: Config,
+    cache: BuildCache | None = None,
+    progress: Progress | None = None,
+) -> Vault:
     """Parse every ``.md`` note under ``root`` (minus ignored ones) and check IDs are unique."""
     ignore = (*config.ignore, *config.extra_ignore)
     files = list_vault_files(root, ignore)
     vault = Vault(root, files, [])
     flag = config.highlight_cloze
     parse = cache.parser(highlight_cloze=flag) if cache else parser(highlight_cloze=flag)
-    for rel in files:
-        if rel.suffix.lower() != ".md":
-            continue
+    notes = [rel for rel in files if rel.suffix.lower() == ".md"]
+    for done, rel in enumerate(notes):
+        if progress is not None and done % _PROGRESS_EVERY == 0:
+            progress("Reading notes", done, len(notes), rel.as_posix())
         source, diagnostics = load_note(root, rel, parse=parse)
         vault.diagnostics.extend(diagnostics)
         if source is not None:
@@ -69,6 +78,8 @@ def read_vault(root: Path, config: Config, cache: BuildCache | None = None) -> V
             specs, problems = read_figure_specs(source.note)
             vault.figures.extend(specs)
             vault.diagnostics.extend(problems)
+    if progress is not None and len(notes) >= _PROGRESS_EVERY:
+        progress("Reading notes", len(notes), len(notes), "")
     vault.diagnostics.extend(duplicate_id_errors([s.note for s in vault.sources]))
     vault.diagnostics.extend(duplicate_name_errors(vault.figures))
     return vault
@@ -157,6 +168,7 @@ def collect_deck(
     config: Config,
     generated: Mapping[str, Path],
     cache: BuildCache | None = None,
+    progress: Progress | None = None,
 ) -> DeckContent:
     """Render every card and resolve its images; missing images are warnings, escapes errors.
 
@@ -171,7 +183,9 @@ def collect_deck(
     )
     settings = context.fingerprint()
     content = DeckContent()
-    for source in vault.sources:
+    for done, source in enumerate(vault.sources):
+        if progress is not None and done % _PROGRESS_EVERY == 0:
+            progress("Rendering cards", done, len(vault.sources), source.rel.as_posix())
         rendered = cache.rendered(source, settings, context) if cache is not None else None
         mod = int(source.mtime)
         if rendered is None or any(n.mod != mod for n in rendered.notes):
@@ -182,6 +196,8 @@ def collect_deck(
         content.notes.extend(rendered.notes)
         content.media.update(rendered.media)
         content.diagnostics.extend(rendered.diagnostics)
+    if progress is not None and len(vault.sources) >= _PROGRESS_EVERY:
+        progress("Rendering cards", len(vault.sources), len(vault.sources), "")
     return content
 
 
@@ -273,7 +289,7 @@ def _build(
     progress: Progress | None,
     cache: BuildCache | None,
 ) -> BuildResult:
-    vault = read_vault(root, config, cache)
+    vault = read_vault(root, config, cache, progress)
     result = BuildResult(vault, out, list(vault.diagnostics))
     if has_errors(result.diagnostics, strict=strict):
         return result
@@ -285,7 +301,8 @@ def _build(
     result.diagnostics.extend(result.ids.diagnostics)
     if has_errors(result.ids.diagnostics):
         return result
-    result.content = collect_deck(vault, config, figure_paths(vault, figures_dir), cache)
+    generated = figure_paths(vault, figures_dir)
+    result.content = collect_deck(vault, config, generated, cache, progress)
     result.diagnostics.extend(result.content.diagnostics)
     if has_errors(result.diagnostics, strict=strict):
         return result

@@ -69,13 +69,13 @@ def report(diagnostics: Sequence[Diagnostic], *, strict: bool) -> None:
     click.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}", err=True)
 
 
-def terminal_progress(label: str) -> Callable[[int, int, str], None] | None:
+def terminal_progress() -> Callable[[str, int, int, str], None] | None:
     """A one-line progress display on a terminal; ``None`` (silence) when output is piped."""
     if not sys.stderr.isatty():
         return None
 
-    def show(done: int, total: int, item: str) -> None:
-        line = f"{label} {done}/{total} {item}" if item else f"{label} {done}/{total} done"
+    def show(stage: str, done: int, total: int, item: str) -> None:
+        line = f"{stage} {done}/{total} {item}" if item else f"{stage} {done}/{total} done"
         click.echo(f"\r\x1b[2K{line}", err=True, nl=not item)
 
     return show
@@ -178,7 +178,7 @@ def run_build(
             config,
             write_ids=write_ids,
             strict=strict,
-            progress=terminal_progress("Rendering figures"),
+            progress=terminal_progress(),
             use_cache=use_cache,
         )
     except PaperdeckError as exc:
@@ -245,9 +245,7 @@ def figures(notes_dir: Path, strict: bool, ignore: tuple[str, ...], force: bool)
         sys.exit(1)
     figures_dir = Path(config.figures_dir)
     try:
-        rendered = render(
-            vault.figures, figures_dir, force=force, progress=terminal_progress("Rendering")
-        )
+        rendered = render(vault.figures, figures_dir, force=force, progress=terminal_progress())
     except PaperdeckError as exc:
         raise click.ClickException(str(exc)) from exc
     for spec in rendered:

@@ -187,7 +187,7 @@ def sync_command(
     try:
         with open_collection(collection) as col:
             if not dry_run:
-                progress = terminal_progress("Rendering figures")
+                progress = terminal_progress()
                 for spec in render_figures(vault.figures, figures_dir, progress=progress):
                     click.echo(f"Rendered {figures_dir / spec.name} ({spec.kind})")
             content = collect_deck(vault, config, figure_paths(vault, figures_dir))

@@ -23,8 +23,9 @@ MANIFEST = ".paperdeck-figures.json"
 # The modules whose source decides what a figure looks like.
 _CODE_MODULES = ("paperdeck.figures.draw", "paperdeck.gumbel")
 
-Progress = Callable[[int, int, str], None]
-"""Called as ``progress(done, total, name)`` before each figure is rendered."""
+Progress = Callable[[str, int, int, str], None]
+"""Called as ``progress(stage, done, total, item)`` as long work goes on; ``item`` is empty
+when the stage is finished."""
 
 
 @cache
@@ -86,12 +87,12 @@ def render(
     manifest = read_manifest(figures_dir)
     for done, spec in enumerate(todo):
         if progress is not None:
-            progress(done, len(todo), spec.name)
+            progress("Rendering figures", done, len(todo), spec.name)
         figure = DRAWERS[spec.kind](**spec.params)
         save_figure(figure, figures_dir / spec.name)
         manifest[spec.name] = spec_key(spec)
         text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         atomic_write_bytes(figures_dir / MANIFEST, text.encode())
     if progress is not None:
-        progress(len(todo), len(todo), "")
+        progress("Rendering figures", len(todo), len(todo), "")
     return todo
