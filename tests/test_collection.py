@@ -18,14 +18,6 @@ from click.testing import CliRunner, Result
 
 from paperdeck.anki_deck import BASIC_MODEL_ID, CLOZE_MODEL_ID, REVERSED_MODEL_ID, guid_for
 from paperdeck.cli import main
-from paperdeck.cli_collection import import_command, sync_command
-
-pytest.importorskip("anki")
-
-if "import" not in main.commands:
-    main.add_command(import_command)
-if "sync" not in main.commands:
-    main.add_command(sync_command)
 
 SEED = "Categorical reparameterization with gumbel-softmax.md"
 SEED_IDS = [1683650871138, 1683650871147, 1683650871150, 1683650871153, 1683650871155]
@@ -190,6 +182,15 @@ def test_build_into_is_an_import(apkg: Path, col_path: Path) -> None:
     result = build_into(apkg, col_path, "if-newer")
     assert [n.note_id for n in result.new] == SEED_IDS
     assert len(build_into(apkg, col_path, "always").updated) == 0
+
+
+def test_build_into_from_the_command_line(vault: Path, col_path: Path) -> None:
+    first = ok("build", str(vault), "--into", str(col_path))
+    assert "Wrote cards/notes.apkg" in first.output
+    assert "5 new, 0 updated, 0 unchanged, 0 conflicting" in first.output
+    again = ok("build", str(vault), "--into", str(col_path))
+    assert "0 new, 0 updated, 5 unchanged, 0 conflicting" in again.output
+    assert sorted(snapshot(col_path)) == SEED_IDS
 
 
 # -- sync ------------------------------------------------------------------------------------
