@@ -37,6 +37,8 @@ def code_version() -> str:
 
 @dataclass
 class _Entry:
+    """One note's cached parse and, once rendered, its rendering."""
+
     parse_key: str
     note: Note
     diagnostics: list[Diagnostic]

@@ -45,6 +45,20 @@ def vault_options(func: F) -> F:
     return func
 
 
+def output_options(func: F) -> F:
+    """Options of the commands that write a deck (and may write IDs into notes)."""
+    func = click.option(
+        "--no-write", is_flag=True, help="Never modify notes; report cards that lack IDs."
+    )(func)
+    func = click.option(
+        "-o",
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Output .apkg (default: cards/<notes folder name>.apkg).",
+    )(func)
+    return func
+
+
 def resolve_config(notes_dir: Path, ignore: Sequence[str], **overrides: Any) -> Config:
     """The vault's config file with CLI flags on top."""
     try:
@@ -98,13 +112,7 @@ def main() -> None:
 
 @main.command()
 @vault_options
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output .apkg (default: cards/<notes folder name>.apkg).",
-)
-@click.option("--no-write", is_flag=True, help="Never modify notes; report cards that lack IDs.")
+@output_options
 @click.option("--deck-prefix", help="Parent deck of each note's subdeck (default: Papers).")
 @click.option(
     "--into",
@@ -256,13 +264,7 @@ def figures(notes_dir: Path, strict: bool, ignore: tuple[str, ...], force: bool)
 
 @main.command()
 @vault_options
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output .apkg (default: cards/<notes folder name>.apkg).",
-)
-@click.option("--no-write", is_flag=True, help="Never modify notes; report cards that lack IDs.")
+@output_options
 def watch(
     notes_dir: Path, strict: bool, ignore: tuple[str, ...], out: Path | None, no_write: bool
 ) -> None:
