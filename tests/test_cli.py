@@ -209,6 +209,14 @@ def test_bad_config_is_a_clean_error(vault: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_bad_deck_template_is_a_clean_error(vault: Path) -> None:
+    (vault / "paperdeck.toml").write_text('deck = "Reading::{paper}"\n')
+    result = run("build", str(vault))
+    assert result.exit_code == 1
+    assert "'deck' template 'Reading::{paper}' is invalid" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_usage_errors_exit_2(vault: Path) -> None:
     assert run("build", "no/such/dir").exit_code == 2
     assert run("build", str(vault), "--no-such-flag").exit_code == 2

@@ -50,6 +50,15 @@ def test_fractions_and_single_values_are_accepted() -> None:
         ("name: s.png\nkind: simplex\nsamples: lots\n", "n.md:13: error: invalid 'samples'"),
         ("name: s.png\nkind: simplex\ntau: .nan\n", "n.md:13: error: invalid 'tau'"),
         ("name: s.png\nkind: gradient-variance\ntau: [0, 1]\n", "temperature must be > 0"),
+        (
+            "name: s.png\nkind: simplex\ntau: [1e6]\n",
+            "n.md:13: error: invalid 'tau': temperature must be at most",
+        ),
+        (
+            "name: s.png\nkind: simplex\npi: [1e-300, 1, 1]\n",
+            "n.md:13: error: invalid 'pi': the largest",
+        ),
+        ("name: s.png\nkind: gradient-variance\ntheta: 50\n", "n.md:13: error: invalid 'theta'"),
         ("name: ../s.png\nkind: simplex\n", "n.md:11: error: figure 'name' must be a file name"),
         ("name: s.png\nkind: [simplex\n", "n.md:12: error: invalid figure spec"),
         ("- just\n- a list\n", "n.md:10: error: figure spec must be a mapping"),

@@ -93,4 +93,13 @@ def _from_mapping(data: Any, path: Path) -> Config:
         elif not isinstance(value, str):
             raise PaperdeckError(f"{path}: {key!r} must be a string")
         values[name] = value
-    return Config(**values)
+    config = Config(**values)
+    if config.deck is not None:
+        try:
+            config.deck.format(title="Title", folder="folder")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise PaperdeckError(
+                f"{path}: 'deck' template {config.deck!r} is invalid ({exc!r}); "
+                "it may use {title} and {folder}"
+            ) from exc
+    return config

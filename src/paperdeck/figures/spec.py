@@ -26,6 +26,9 @@ from paperdeck.diagnostics import Diagnostic, error
 from paperdeck.model import Note
 
 FENCE_INFO = "paperdeck-figure"
+# Beyond these the densities under- or overflow and a panel shows nothing readable.
+MAX_TAU = 1000.0
+MAX_PI_RATIO = 1e12
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.png$")
 
 
@@ -75,6 +78,8 @@ def probabilities(
         pi = _numbers(value)
         if any(p <= 0 for p in pi):
             raise SpecError(f"probabilities must be positive, got {pi}")
+        if max(pi) / min(pi) > MAX_PI_RATIO:
+            raise SpecError(f"the largest probability is over {MAX_PI_RATIO:g} times the smallest")
         if not count(len(pi)):
             raise SpecError(f"this kind draws {expected} categories, got {len(pi)}")
         return tuple(pi)
@@ -93,6 +98,8 @@ def temperatures(*, allow_zero: bool) -> Callable[[Any], tuple[float, ...]]:
             if tau < 0 or (tau == 0 and not allow_zero):
                 bound = ">= 0" if allow_zero else "> 0"
                 raise SpecError(f"temperature must be {bound}, got {tau:g}")
+            if tau > MAX_TAU:
+                raise SpecError(f"temperature must be at most {MAX_TAU:g}, got {tau:g}")
         return tuple(taus)
 
     return check
@@ -109,9 +116,16 @@ def integer(low: int, high: int) -> Callable[[Any], int]:
     return check
 
 
-def real(value: Any) -> float:
-    """Any finite number."""
-    return _number(value)
+def bounded(low: float, high: float) -> Callable[[Any], float]:
+    """A number in ``[low, high]``: beyond it the figure shows nothing readable."""
+
+    def check(value: Any) -> float:
+        number = _number(value)
+        if not low <= number <= high:
+            raise SpecError(f"expected a number from {low:g} to {high:g}, got {number:g}")
+        return number
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -151,10 +165,10 @@ KINDS: dict[str, dict[str, Param]] = {
         "seed": _SEED,
     },
     "gradient-variance": {
-        "theta": Param("theta", real, 0.0),
+        "theta": Param("theta", bounded(-30, 30), 0.0),
         "tau": Param("taus", temperatures(allow_zero=False), (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)),
         "samples": Param("samples", integer(100, 1_000_000), 20000),
-        "target": Param("target", real, 0.499),
+        "target": Param("target", bounded(-10, 10), 0.499),
         "seed": _SEED,
     },
 }
