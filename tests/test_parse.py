@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from paperdeck.parse import parse_note
+from paperdeck.parse import parse_note, split_lines
+from paperdeck.render import render_field
 from paperdeck.vault import decode_note
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parse"
@@ -85,3 +88,56 @@ def test_every_problem_has_its_line() -> None:
         "errors.md:14: error: unclosed '$$' display math",
         "errors.md:19: error: malformed card ID: <!--ID: 99999999999999999999-->",
     ]
+
+
+PIECES = [
+    "Q: ",
+    "A: ",
+    "$",
+    "$$",
+    "```",
+    "~~~",
+    "---",
+    "<!--ID: 1700000000001-->",
+    "<!--ID: x-->",
+    "#tag",
+    "# Head",
+    "{{c1::",
+    "}}",
+    "==",
+    "START",
+    "END",
+    "Basic",
+    "Cloze",
+    "Front: ",
+    "Back: ",
+    "TARGET DECK",
+    "FILE TAGS",
+    "Title: t",
+    "![[a.png]]",
+    "[[b]]",
+    "    ",
+    "\t",
+    "text",
+    "é",
+    "\ufeff",
+    "\n",
+    "\r\n",
+    "\r",
+    "\n\n",
+    "%%",
+    "`",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=60), st.booleans())
+def test_any_text_parses_without_raising(pieces: list[str], highlight: bool) -> None:
+    text = "".join(pieces)
+    note, diagnostics = parse_note(text, path="f.md", highlight_cloze=highlight)
+    lines = max(1, len(split_lines(text)))
+    assert all(0 <= d.line <= lines for d in diagnostics)
+    for card in note.cards:
+        assert 1 <= card.line <= card.answer_line <= card.end_line <= lines
+        render_field(card.question, cloze=card.cloze)
+        render_field(card.answer, cloze=card.cloze)
