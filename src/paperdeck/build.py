@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -28,7 +28,7 @@ from paperdeck.figures.cache import Progress
 from paperdeck.figures.cache import render as render_figures
 from paperdeck.figures.spec import FigureSpec, duplicate_name_errors, read_figure_specs
 from paperdeck.fileio import atomic_path, atomic_write_bytes
-from paperdeck.ids import insert_ids, new_ids
+from paperdeck.ids import insert_ids_checked, new_ids
 from paperdeck.media import VaultIndex
 from paperdeck.model import Note
 from paperdeck.note_render import MediaNames, RenderContext, render_note
@@ -123,6 +123,7 @@ def write_missing_ids(
     fresh = new_ids(taken, now_ms=now_ms)
     written: list[tuple[str, int, int]] = []
     diagnostics: list[Diagnostic] = []
+    parse_one = parse or parser()
     for index, source in enumerate(vault.sources):
         missing = [c for c in source.note.cards if c.card_id is None]
         if not missing:
@@ -135,13 +136,17 @@ def write_missing_ids(
             )
             continue
         assigned = {c.end_line: next(fresh) for c in missing}
-        new_text = insert_ids(source.text, assigned)
-        new_data = new_text.encode("utf-8")
-        new_note, problems = (parse or parser())(source.rel, shown, new_data, new_text)
-        expected = [c.card_id or assigned[c.end_line] for c in source.note.cards]
-        if problems or [c.card_id for c in new_note.cards] != expected:
+        checked = insert_ids_checked(
+            source.text,
+            source.note,
+            assigned,
+            _reparser(parse_one, source.rel, shown),
+        )
+        if checked is None:
             diagnostics.append(error(shown, missing[0].line, "could not add IDs safely; unchanged"))
             continue
+        new_text, new_note = checked
+        new_data = new_text.encode("utf-8")
         atomic_write_bytes(source.path, new_data)
         vault.sources[index] = replace(
             source,
@@ -152,6 +157,13 @@ def write_missing_ids(
         )
         written.extend((shown, c.line, assigned[c.end_line]) for c in missing)
     return IdWriteResult(written, diagnostics)
+
+
+def _reparser(
+    parse: Parser, rel: PurePosixPath, shown: str
+) -> Callable[[str], tuple[Note, list[Diagnostic]]]:
+    """Parse new text of the note at ``rel`` the way the vault was parsed."""
+    return lambda text: parse(rel, shown, text.encode("utf-8"), text)
 
 
 @dataclass

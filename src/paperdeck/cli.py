@@ -15,6 +15,7 @@ import click
 
 from paperdeck import __version__
 from paperdeck.cli_collection import build_into, import_command, sync_command, update_option
+from paperdeck.cli_format import plural
 from paperdeck.config import Config, load_config
 from paperdeck.diagnostics import Diagnostic, PaperdeckError, Severity, has_errors
 
@@ -80,7 +81,7 @@ def report(diagnostics: Sequence[Diagnostic], *, strict: bool) -> None:
         click.echo(str(shown), err=True)
     errors = sum(1 for d in ordered if d.severity is Severity.ERROR or strict)
     warnings = len(ordered) - errors
-    click.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}", err=True)
+    click.echo(f"{plural(errors, 'error')}, {plural(warnings, 'warning')}", err=True)
 
 
 def terminal_progress() -> Callable[[str, int, int, str], None] | None:
@@ -93,10 +94,6 @@ def terminal_progress() -> Callable[[str, int, int, str], None] | None:
         click.echo(f"\r\x1b[2K{line}", err=True, nl=not item)
 
     return show
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -200,8 +197,8 @@ def summary(result: BuildResult) -> str:
     cards = len(result.content.notes) if result.content else 0
     media = len(result.content.media) if result.content else 0
     return (
-        f"{_plural(cards, 'card')} from {_plural(len(result.vault.sources), 'note')}, "
-        f"{_plural(media, 'media file')} ({result.seconds:.2f} s)"
+        f"{plural(cards, 'card')} from {plural(len(result.vault.sources), 'note')}, "
+        f"{plural(media, 'media file')} ({result.seconds:.2f} s)"
     )
 
 
@@ -227,7 +224,7 @@ def check(notes_dir: Path, strict: bool, ignore: tuple[str, ...]) -> None:
     if not has_errors(diagnostics):
         generated = figure_paths(vault, Path(config.figures_dir))
         diagnostics += collect_deck(vault, config, generated).diagnostics
-    click.echo(f"{_plural(vault.cards, 'card')} in {_plural(len(vault.sources), 'note')}")
+    click.echo(f"{plural(vault.cards, 'card')} in {plural(len(vault.sources), 'note')}")
     report(diagnostics, strict=strict)
     if has_errors(diagnostics, strict=strict):
         sys.exit(1)
@@ -259,7 +256,7 @@ def figures(notes_dir: Path, strict: bool, ignore: tuple[str, ...], force: bool)
     for spec in rendered:
         click.echo(f"Rendered {figures_dir / spec.name} ({spec.kind}, {spec.path}:{spec.line})")
     fresh = len(vault.figures) - len(rendered)
-    click.echo(f"{_plural(len(rendered), 'figure')} rendered, {fresh} up to date")
+    click.echo(f"{plural(len(rendered), 'figure')} rendered, {fresh} up to date")
 
 
 @main.command()
@@ -324,15 +321,15 @@ def _watch_once(
         click.echo(f"[{stamp}] error: {exc.format_message()}", err=True)
         return {}
     problems = sorted(set(result.diagnostics), key=lambda d: (d.severity is not Severity.ERROR, d))
-    figures = f", {_plural(len(result.rendered), 'figure')} rendered" if result.rendered else ""
+    figures = f", {plural(len(result.rendered), 'figure')} rendered" if result.rendered else ""
     if result.wrote_deck:
         line = f"[{stamp}] Wrote {target}: {summary(result)}{figures}"
         if problems:
-            line += f"; {_plural(len(problems), 'warning')}: {problems[0]}"
+            line += f"; {plural(len(problems), 'warning')}: {problems[0]}"
         click.echo(line)
     else:
         click.echo(
-            f"[{stamp}] Not rebuilt ({_plural(len(problems), 'problem')}): {problems[0]}",
+            f"[{stamp}] Not rebuilt ({plural(len(problems), 'problem')}): {problems[0]}",
             err=True,
         )
     rewritten = {Path(path).resolve() for path, _, _ in result.ids.written} if result.ids else set()

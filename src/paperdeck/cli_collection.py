@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from paperdeck.cli_format import plural
+
 if TYPE_CHECKING:
     from paperdeck.collection import ImportedNote, ImportResult, SyncPlan, SyncResult
 
@@ -46,10 +48,6 @@ def update_option(func: F) -> F:
         help="Update existing notes (and note types) when the deck's copy is newer, "
         "always, or never.",
     )(func)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -262,10 +260,10 @@ def _echo_result(
         f"Synced {notes_dir} into {collection}: {len(result.added)} added, "
         f"{len(result.updated)} updated, {len(plan.unchanged)} unchanged, "
         f"{len(plan.missing)} missing, {len(plan.conflicting)} conflicting{pruned}, "
-        f"{_plural(len(result.media), 'media file')} added"
+        f"{plural(len(result.media), 'media file')} added"
     )
     if prune and not yes and plan.prune:
-        count = _plural(len(plan.prune), "note")
+        count = plural(len(plan.prune), "note")
         click.echo(f"Not deleted: {count} no longer in the vault (add --yes to delete):")
         for gone in plan.prune:
             click.echo(f"  note {gone.note_id} in {gone.deck}: {_short(gone.first_field)}")

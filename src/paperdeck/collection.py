@@ -36,7 +36,7 @@ from paperdeck.anki_deck import (
 from paperdeck.build import DeckContent, Vault
 from paperdeck.diagnostics import Diagnostic, PaperdeckError, error, warning
 from paperdeck.fileio import atomic_write_bytes
-from paperdeck.ids import insert_ids
+from paperdeck.ids import insert_ids_checked
 from paperdeck.model import Card
 from paperdeck.parse import parse_note
 from paperdeck.vault import SourceNote
@@ -588,15 +588,16 @@ def _write_ids(source: SourceNote, assigned: dict[int, int], highlight_cloze: bo
         return f"cannot read the note again: {exc.strerror or exc}; no cards added"
     if current != source.data:
         return "the note changed during the sync; no cards added (run sync again)"
-    new_text = insert_ids(source.text, assigned)
-    new_note, problems = parse_note(
-        new_text, path=source.note.path, highlight_cloze=highlight_cloze
+    checked = insert_ids_checked(
+        source.text,
+        source.note,
+        assigned,
+        lambda text: parse_note(text, path=source.note.path, highlight_cloze=highlight_cloze),
     )
-    expected = [c.card_id or assigned.get(c.end_line) for c in source.note.cards]
-    if problems or [c.card_id for c in new_note.cards] != expected:
+    if checked is None:
         return "could not add IDs safely; note unchanged and no cards added"
     try:
-        atomic_write_bytes(source.path, new_text.encode("utf-8"))
+        atomic_write_bytes(source.path, checked[0].encode("utf-8"))
     except OSError as exc:
         return f"cannot write the note: {exc.strerror or exc}; no cards added"
     return None

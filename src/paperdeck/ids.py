@@ -7,8 +7,10 @@ ids use, so a vault that already has such IDs keeps working.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
+from paperdeck.diagnostics import Diagnostic
+from paperdeck.model import Note
 from paperdeck.parse import split_lines
 
 ID_TEMPLATE = "<!--ID: {}-->"
@@ -55,3 +57,20 @@ def _first_ending(lines: list[str]) -> str:
         if ending:
             return ending
     return "\n"
+
+
+def insert_ids_checked(
+    text: str,
+    note: Note,
+    ids_after_line: Mapping[int, int],
+    reparse: Callable[[str], tuple[Note, list[Diagnostic]]],
+) -> tuple[str, Note] | None:
+    """:func:`insert_ids`, then prove it: the new text must parse without problems to the
+    same cards, each with its old or newly assigned ID. ``None`` when it does not, so the
+    caller leaves the note alone."""
+    new_text = insert_ids(text, ids_after_line)
+    new_note, problems = reparse(new_text)
+    expected = [c.card_id or ids_after_line.get(c.end_line) for c in note.cards]
+    if problems or [c.card_id for c in new_note.cards] != expected:
+        return None
+    return new_text, new_note

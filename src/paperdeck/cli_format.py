@@ -1,0 +1,8 @@
+"""Small text helpers shared by the command modules."""
+
+from __future__ import annotations
+
+
+def plural(count: int, word: str) -> str:
+    """``1 card``, ``2 cards``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
