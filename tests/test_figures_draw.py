@@ -247,7 +247,8 @@ def test_simplex_draws_a_readable_number_of_dots() -> None:
     many = draw._MAX_DOTS + 500
     fig = draw.draw_simplex(pi=[1, 2, 3], taus=[1.0], samples=many, seed=0, grid=10)
     assert len(artist(fig.axes[0], "samples").get_offsets()) == draw._MAX_DOTS
-    assert f"the first of {many}" in fig.get_suptitle()
+    title = " ".join(fig.get_suptitle().split())  # as read: wrapping and spacing aside
+    assert f"the first of {many}" in title
 
 
 # --------------------------------------------------------------------------- segment
@@ -516,3 +517,17 @@ def test_every_drawer_returns_a_figure() -> None:
         assert fig.get_suptitle()
         assert fig.get_layout_engine() is not None
         assert fig.dpi == draw.DPI
+
+
+@pytest.mark.parametrize("kind", ["simplex", "segment", "bars"])
+def test_title_fits_a_one_panel_figure(kind: str) -> None:
+    from paperdeck.figures.draw import DRAWERS
+
+    params: dict[str, object] = {"samples": 10, "seed": 0, "taus": (0.5,)}
+    params["pi"] = {"simplex": (2.0, 0.5, 1.0), "segment": (3.0, 1.0), "bars": (1.0, 2.0)}[kind]
+    params.update({"simplex": {"grid": 10}, "segment": {"bins": 5}, "bars": {}}[kind])
+    fig = DRAWERS[kind](**params)
+    title = fig._suptitle
+    assert title is not None
+    extent = title.get_window_extent()
+    assert extent.x0 >= 0 and extent.x1 <= fig.bbox.width

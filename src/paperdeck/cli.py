@@ -15,9 +15,9 @@ import click
 
 from paperdeck import __version__
 from paperdeck.cli_collection import build_into, import_command, sync_command, update_option
-from paperdeck.cli_format import plural
 from paperdeck.config import Config, load_config
 from paperdeck.diagnostics import Diagnostic, PaperdeckError, Severity, has_errors
+from paperdeck.wording import plural
 
 if TYPE_CHECKING:
     from paperdeck.build import BuildResult

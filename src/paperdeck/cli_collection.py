@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from paperdeck.cli_format import plural
+from paperdeck.wording import plural
 
 if TYPE_CHECKING:
     from paperdeck.collection import ImportedNote, ImportResult, SyncPlan, SyncResult

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,7 @@ from numpy.typing import NDArray
 
 from paperdeck.fileio import atomic_path
 from paperdeck.gumbel import gumbel_noise, gumbel_softmax, log_prob, log_prob_binary
+from paperdeck.wording import plural
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -130,11 +132,19 @@ def _tau_text(tau: float) -> str:
 
 
 def _pi_text(p: Array) -> str:
-    return "(" + ", ".join(f"{v:.2f}" for v in p) + ")"
+    """``(0.57, 0.14, 0.29)`` with non-breaking spaces, so a wrapped title keeps it whole."""
+    return "(" + ",\u00a0".join(f"{v:.2f}" for v in p) + ")"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def _suptitle(fig: Figure, text: str) -> None:
+    """A figure title that fits: lines too wide for a narrow figure (few panels) are wrapped."""
+    title = fig.suptitle(text)
+    FigureCanvasAgg(fig)  # measure with the renderer the PNG is drawn with
+    limit = max(len(line) for line in text.split("\n"))
+    while title.get_window_extent().width > 0.97 * fig.bbox.width and limit > 30:
+        limit -= 4
+        wrapped = [textwrap.fill(line, limit) for line in text.split("\n")]
+        title.set_text("\n".join(wrapped))
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -299,10 +309,12 @@ def draw_simplex(
     parts = ["shading: exact density"] if densities else []
     if dots > 0 and densities:
         of = f" (the first of {samples})" if dots < samples else ""
-        parts.append(f"red dots: {_plural(dots, 'sample')}{of}")
+        parts.append(f"red dots: {plural(dots, 'sample')}{of}")
     if 0 in taus:
         parts.append("τ = 0: the categorical's point masses, areas ∝ π")
-    fig.suptitle(f"Gumbel-Softmax on the simplex, π = {_pi_text(p)}\n" + ";  ".join(parts))
+    _suptitle(
+        fig, f"Gumbel-Softmax on the simplex, π\u00a0=\u00a0{_pi_text(p)}\n" + ";  ".join(parts)
+    )
     return fig
 
 
@@ -369,10 +381,13 @@ def draw_segment(
             ax.set_ylabel("density")
     detail = "line: exact density"
     if samples > 0 and any(t > 0 for t in taus):
-        detail += f";  bars: histogram of {_plural(samples, 'sample')}"
+        detail += f";  bars: histogram of {plural(samples, 'sample')}"
     if 0 in taus:
         detail += ";  τ = 0: point masses"
-    fig.suptitle(f"Binary Gumbel-Softmax on the segment y₁ + y₂ = 1, π = {_pi_text(p)}\n{detail}")
+    _suptitle(
+        fig,
+        f"Binary Gumbel-Softmax on the segment y₁ + y₂ = 1, π\u00a0=\u00a0{_pi_text(p)}\n{detail}",
+    )
     return fig
 
 
@@ -409,10 +424,11 @@ def draw_bars(*, pi: Sequence[float], taus: Sequence[float], samples: int, seed:
         bottom.set_xlabel("category")
     axes[0, 0].set_ylabel("expectation")
     axes[1, 0].set_ylabel("one sample")
-    what = f"π = {_pi_text(p)}" if k <= 6 else f"{k} categories"
-    fig.suptitle(
+    what = f"π\u00a0=\u00a0{_pi_text(p)}" if k <= 6 else f"{k} categories"
+    _suptitle(
+        fig,
         f"Gumbel-Softmax, {what}\n"
-        f"top: mean of {_plural(samples, 'sample')} (black lines: π);  bottom: one sample"
+        f"top: mean of {plural(samples, 'sample')} (black lines: π);  bottom: one sample",
     )
     return fig
 
@@ -535,10 +551,11 @@ def draw_gradient_variance(
     ax_var.set_title("variance", fontsize=11)
     ax_var.legend(frameon=False, loc="best")
     same = np.allclose(biases[0], biases[1], rtol=1e-6, atol=0.0)
-    fig.suptitle(
+    _suptitle(
+        fig,
         f"Gradient of E[(b - {target:g})²] w.r.t. θ, b ~ Bernoulli(σ(θ)), θ = {theta:g}\n"  # noqa: RUF001
         f"exact gradient {exact:.3g};  {2 * pairs} draws per τ"
-        + (";  both estimators have the same bias here" if same else "")
+        + (";  both estimators have the same bias here" if same else ""),
     )
     return fig
 

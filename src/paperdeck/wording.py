@@ -1,4 +1,4 @@
-"""Small text helpers shared by the command modules."""
+"""Small text helpers shared by the commands and the figures."""
 
 from __future__ import annotations
 
