@@ -18,7 +18,7 @@ def seed_figures(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from paperdeck.config import Config
     from paperdeck.figures.cache import render
     from paperdeck.figures.spec import read_figure_specs
-    from paperdeck.vault import load_note
+    from paperdeck.notes.vault import load_note
 
     folder = tmp_path_factory.mktemp("seed-figures")
     source, _ = load_note(SEED_NOTE.parent, PurePosixPath(SEED_NOTE.name))

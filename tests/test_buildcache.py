@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import paperdeck.build
-import paperdeck.note_render
-import paperdeck.vault
+import paperdeck.cards.note_render
+import paperdeck.notes.vault
 from paperdeck.cli import main
 
 
@@ -24,7 +24,10 @@ def run(*args: str) -> Result:
 def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     """Record which notes get parsed and rendered."""
     calls: dict[str, list[str]] = {"parse": [], "render": []}
-    real_parse, real_render = paperdeck.vault.parse_note, paperdeck.note_render.render_note
+    real_parse, real_render = (
+        paperdeck.notes.vault.parse_note,
+        paperdeck.cards.note_render.render_note,
+    )
 
     def parse(text: str, *, path: str, highlight_cloze: bool = False):  # type: ignore[no-untyped-def]
         calls["parse"].append(Path(path).name)
@@ -34,7 +37,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
         calls["render"].append(source.rel.name)
         return real_render(source, context)
 
-    monkeypatch.setattr(paperdeck.vault, "parse_note", parse)
+    monkeypatch.setattr(paperdeck.notes.vault, "parse_note", parse)
     monkeypatch.setattr(paperdeck.build, "render_note", render)
     return calls
 

@@ -246,7 +246,7 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from paperdeck.cli import terminal_progress
+    from paperdeck.cli.common import terminal_progress
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert terminal_progress() is None

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from paperdeck.anki_deck import BASIC_MODEL_ID, CLOZE_MODEL_ID, REVERSED_MODEL_ID, guid_for
+from paperdeck.anki.apkg import BASIC_MODEL_ID, CLOZE_MODEL_ID, REVERSED_MODEL_ID, guid_for
 from paperdeck.cli import main
 
 SEED = "Categorical reparameterization with gumbel-softmax.md"
@@ -177,7 +177,7 @@ def test_a_broken_package_is_a_clean_error(col_path: Path, tmp_path: Path) -> No
 
 
 def test_build_into_is_an_import(apkg: Path, col_path: Path) -> None:
-    from paperdeck.cli_collection import build_into
+    from paperdeck.cli.collection import build_into
 
     result = build_into(apkg, col_path, "if-newer")
     assert [n.note_id for n in result.new] == SEED_IDS
@@ -375,7 +375,7 @@ def test_id_of_a_foreign_note_is_left_alone(vault: Path, col_path: Path) -> None
 
 def test_loading_the_commands_does_not_import_anki() -> None:
     code = (
-        "import sys, paperdeck.cli, paperdeck.cli_collection; "
-        "sys.exit('anki' in sys.modules or 'paperdeck.collection' in sys.modules)"
+        "import sys, paperdeck.cli, paperdeck.cli.collection; "
+        "sys.exit('anki' in sys.modules or 'paperdeck.anki.collection' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperdeck.figures.spec import duplicate_name_errors, parse_spec, read_figure_specs
-from paperdeck.parse import parse_note
+from paperdeck.notes.parse import parse_note
 
 
 def spec_of(body: str) -> tuple[object, list[str]]:

@@ -7,8 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperdeck.ids import insert_ids, new_ids
-from paperdeck.parse import parse_note
+from paperdeck.notes.ids import insert_ids, new_ids
+from paperdeck.notes.parse import parse_note
 
 ENDINGS = st.sampled_from(["\n", "\r\n", "\r"])
 # Prose that can't be mistaken for structure: it starts with a letter other than Q/A.

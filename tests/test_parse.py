@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperdeck.parse import parse_note, split_lines
-from paperdeck.render import render_field
-from paperdeck.vault import decode_note
+from paperdeck.cards.render import render_field
+from paperdeck.notes.parse import parse_note, split_lines
+from paperdeck.notes.vault import decode_note
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parse"
 CASES = sorted(FIXTURES.glob("*.md"))

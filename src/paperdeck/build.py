@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from paperdeck.anki_deck import (
+from paperdeck.anki.apkg import (
     AnkiNote,
     WrittenNote,
     keep_unchanged_mods,
@@ -22,18 +22,18 @@ from paperdeck.anki_deck import (
     written_notes,
 )
 from paperdeck.buildcache import BuildCache
+from paperdeck.cards.media import VaultIndex
+from paperdeck.cards.note_render import MediaNames, RenderContext, render_note
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
 from paperdeck.figures.cache import Progress
 from paperdeck.figures.cache import render as render_figures
 from paperdeck.figures.spec import FigureSpec, duplicate_name_errors, read_figure_specs
 from paperdeck.fileio import atomic_path, atomic_write_bytes
-from paperdeck.ids import insert_ids_checked, new_ids
-from paperdeck.media import VaultIndex
-from paperdeck.model import Note
-from paperdeck.note_render import MediaNames, RenderContext, render_note
-from paperdeck.parse import card_ids
-from paperdeck.vault import Parser, SourceNote, list_vault_files, load_note, parser
+from paperdeck.notes.ids import insert_ids_checked, new_ids
+from paperdeck.notes.model import Note
+from paperdeck.notes.parse import card_ids
+from paperdeck.notes.vault import Parser, SourceNote, list_vault_files, load_note, parser
 
 _PROGRESS_EVERY = 100
 """Notes between progress updates (a vault smaller than this shows none)."""

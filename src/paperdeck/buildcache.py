@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path, PurePosixPath
 
-from paperdeck.anki_deck import WrittenNote
+from paperdeck.anki.apkg import WrittenNote
+from paperdeck.cards.note_render import MediaNames, RenderContext, RenderedNote, cached_still_valid
 from paperdeck.diagnostics import Diagnostic
 from paperdeck.fileio import atomic_write_bytes
-from paperdeck.model import Note
-from paperdeck.note_render import MediaNames, RenderContext, RenderedNote, cached_still_valid
-from paperdeck.vault import Parser, SourceNote, parser
+from paperdeck.notes.model import Note
+from paperdeck.notes.vault import Parser, SourceNote, parser
 
 CACHE_DIR = Path(".paperdeck-cache")
 _PACKAGE = Path(__file__).resolve().parent
@@ -28,8 +28,8 @@ _PACKAGE = Path(__file__).resolve().parent
 def code_version() -> str:
     """What parse and render results depend on: this package's source and its Markdown parser."""
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + path.read_bytes())
     for dist in ("markdown-it-py", "mdit-py-plugins", "genanki"):
         digest.update(version(dist).encode())
     return digest.hexdigest()

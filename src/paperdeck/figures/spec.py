@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from paperdeck.diagnostics import Diagnostic, error
-from paperdeck.model import Note
+from paperdeck.notes.model import Note
 
 FENCE_INFO = "paperdeck-figure"
 # Beyond these the densities under- or overflow and a panel shows nothing readable.

@@ -21,7 +21,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from paperdeck.cloze import space_double_braces
+from paperdeck.notes.cloze import space_double_braces
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".avif")
 _COMMENT_RE = re.compile(r"%%.*?%%", re.DOTALL)

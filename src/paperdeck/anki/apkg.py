@@ -47,7 +47,7 @@ _REVERSE_BACK = (
 
 def card_css() -> str:
     """The note type's CSS: readable in Anki's light and night modes."""
-    return files("paperdeck").joinpath("card.css").read_text(encoding="utf-8")
+    return files("paperdeck.cards").joinpath("card.css").read_text(encoding="utf-8")
 
 
 _CLOZE_FRONT = '<div class="question">{{cloze:Text}}</div>'

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from paperdeck.diagnostics import Diagnostic, error
-from paperdeck.model import Note
-from paperdeck.parse import parse_note
+from paperdeck.notes.model import Note
+from paperdeck.notes.parse import parse_note
 
 
 @dataclass(frozen=True)

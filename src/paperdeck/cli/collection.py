@@ -1,8 +1,7 @@
 """``paperdeck import`` and ``paperdeck sync``: the commands that change an Anki collection.
 
 Start-up stays cheap: this module imports only click at load time; Anki's package and
-the build steps are imported when a command runs. It never imports :mod:`paperdeck.cli`
-at load time either, so ``cli`` may import it at its top.
+the build steps are imported when a command runs.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import click
 from paperdeck.wording import plural
 
 if TYPE_CHECKING:
-    from paperdeck.collection import ImportedNote, ImportResult, SyncPlan, SyncResult
+    from paperdeck.anki.collection import ImportedNote, ImportResult, SyncPlan, SyncResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,7 +63,7 @@ def build_into(apkg: Path, collection: Path, update: str, *, create: bool = Fals
     A missing or locked collection, or a package Anki refuses, is a
     :class:`click.ClickException` (exit status 1) and leaves the collection unchanged.
     """
-    from paperdeck.collection import (
+    from paperdeck.anki.collection import (
         CollectionError,
         import_package,
         open_collection,
@@ -94,7 +93,7 @@ def _echo_import(apkg: Path, collection: Path, result: ImportResult) -> None:
 
 
 def _first(note: ImportedNote) -> str:
-    from paperdeck.collection import plain_text
+    from paperdeck.anki.collection import plain_text
 
     return _short(plain_text(note.first_field))
 
@@ -166,9 +165,9 @@ def sync_command(
     Example:
         paperdeck sync notes/ --collection ~/Anki2/'User 1'/collection.anki2 --dry-run
     """
+    from paperdeck.anki.collection import CollectionError, apply_sync, open_collection, plan_sync
     from paperdeck.build import collect_deck, figure_paths, read_vault
-    from paperdeck.cli import report, resolve_config, terminal_progress
-    from paperdeck.collection import CollectionError, apply_sync, open_collection, plan_sync
+    from paperdeck.cli.common import report, resolve_config, terminal_progress
     from paperdeck.diagnostics import PaperdeckError, has_errors
     from paperdeck.figures.cache import render as render_figures
 

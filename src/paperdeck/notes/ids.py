@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from paperdeck.diagnostics import Diagnostic
-from paperdeck.model import Note
-from paperdeck.parse import split_lines
+from paperdeck.notes.model import Note
+from paperdeck.notes.parse import split_lines
 
 ID_TEMPLATE = "<!--ID: {}-->"
 _MIN_13_DIGITS = 10**12

@@ -1,4 +1,4 @@
-"""Parse one note's text into a :class:`~paperdeck.model.Note` (pure: text in, data out).
+"""Parse one note's text into a :class:`~paperdeck.notes.model.Note` (pure: text in, data out).
 
 The note format, in the order it is read:
 
@@ -24,10 +24,10 @@ import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from paperdeck.cloze import cloze_problems, has_cloze, has_highlight
 from paperdeck.diagnostics import Diagnostic, error, warning
-from paperdeck.model import Card, FencedBlock, Note, NoteMeta
-from paperdeck.tags import find_tags, split_tag_list, unique
+from paperdeck.notes.cloze import cloze_problems, has_cloze, has_highlight
+from paperdeck.notes.model import Card, FencedBlock, Note, NoteMeta
+from paperdeck.notes.tags import find_tags, split_tag_list, unique
 
 LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 Q_RE = re.compile(r"^Q:(?:[ \t]|$)")

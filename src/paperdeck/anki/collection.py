@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from paperdeck.anki_deck import (
+from paperdeck.anki.apkg import (
     CLOZE_FIELDS,
     FIELDS,
     MODELS,
@@ -36,10 +36,10 @@ from paperdeck.anki_deck import (
 from paperdeck.build import DeckContent, Vault
 from paperdeck.diagnostics import Diagnostic, PaperdeckError, error, warning
 from paperdeck.fileio import atomic_write_bytes
-from paperdeck.ids import insert_ids_checked
-from paperdeck.model import Card
-from paperdeck.parse import parse_note
-from paperdeck.vault import SourceNote
+from paperdeck.notes.ids import insert_ids_checked
+from paperdeck.notes.model import Card
+from paperdeck.notes.parse import parse_note
+from paperdeck.notes.vault import SourceNote
 
 if TYPE_CHECKING:
     from anki.cards import Card as AnkiCard

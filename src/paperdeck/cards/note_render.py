@@ -15,15 +15,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from paperdeck.anki_deck import AnkiNote, NoteKind, guid_for
-from paperdeck.cloze import highlights_to_clozes
+from paperdeck.anki.apkg import AnkiNote, NoteKind, guid_for
+from paperdeck.cards.media import Embed, OutsideVault, VaultIndex, find_embeds, media_name
+from paperdeck.cards.render import render_field
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, warning
-from paperdeck.media import Embed, OutsideVault, VaultIndex, find_embeds, media_name
-from paperdeck.model import Card, Note
-from paperdeck.render import render_field
-from paperdeck.tags import anki_tag, unique
-from paperdeck.vault import SourceNote
+from paperdeck.notes.cloze import highlights_to_clozes
+from paperdeck.notes.model import Card, Note
+from paperdeck.notes.tags import anki_tag, unique
+from paperdeck.notes.vault import SourceNote
 
 
 @dataclass

@@ -1,113 +1,31 @@
-"""The ``paperdeck`` command line: a thin layer that parses flags and prints results.
-
-Exit codes: 0 success, 1 errors in the notes (or warnings under ``--strict``), 2 usage.
-"""
+"""``paperdeck build``, ``check``, ``figures`` and ``watch``: the commands that read a vault."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from paperdeck import __version__
-from paperdeck.cli_collection import build_into, import_command, sync_command, update_option
-from paperdeck.config import Config, load_config
-from paperdeck.diagnostics import Diagnostic, PaperdeckError, Severity, has_errors
+from paperdeck.cli.collection import build_into, update_option
+from paperdeck.cli.common import (
+    output_options,
+    report,
+    resolve_config,
+    terminal_progress,
+    vault_options,
+)
+from paperdeck.config import Config
+from paperdeck.diagnostics import PaperdeckError, Severity, has_errors
 from paperdeck.wording import plural
 
 if TYPE_CHECKING:
     from paperdeck.build import BuildResult
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-def vault_options(func: F) -> F:
-    """Options every command that reads a vault shares."""
-    func = click.option(
-        "--ignore",
-        "ignore",
-        multiple=True,
-        metavar="GLOB",
-        help="Skip notes matching this vault-relative glob (repeatable).",
-    )(func)
-    func = click.option(
-        "--strict", is_flag=True, help="Treat warnings (missing images, ...) as errors."
-    )(func)
-    func = click.argument(
-        "notes_dir",
-        required=False,
-        default="notes",
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
-    )(func)
-    return func
-
-
-def output_options(func: F) -> F:
-    """Options of the commands that write a deck (and may write IDs into notes)."""
-    func = click.option(
-        "--no-write", is_flag=True, help="Never modify notes; report cards that lack IDs."
-    )(func)
-    func = click.option(
-        "-o",
-        "--out",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Output .apkg (default: cards/<notes folder name>.apkg).",
-    )(func)
-    return func
-
-
-def resolve_config(notes_dir: Path, ignore: Sequence[str], **overrides: Any) -> Config:
-    """The vault's config file with CLI flags on top."""
-    try:
-        config = load_config(notes_dir)
-    except PaperdeckError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return config.with_overrides(extra_ignore=tuple(ignore) or None, **overrides)
-
-
-def report(diagnostics: Sequence[Diagnostic], *, strict: bool) -> None:
-    """Print problems grouped at the end, errors first, with counts."""
-    if not diagnostics:
-        return
-    ordered = sorted(set(diagnostics), key=lambda d: (d.severity is not Severity.ERROR, d))
-    for diagnostic in ordered:
-        shown = diagnostic
-        if strict and diagnostic.severity is Severity.WARNING:
-            shown = Diagnostic(diagnostic.path, diagnostic.line, diagnostic.message, Severity.ERROR)
-        click.echo(str(shown), err=True)
-    errors = sum(1 for d in ordered if d.severity is Severity.ERROR or strict)
-    warnings = len(ordered) - errors
-    click.echo(f"{plural(errors, 'error')}, {plural(warnings, 'warning')}", err=True)
-
-
-def terminal_progress() -> Callable[[str, int, int, str], None] | None:
-    """A one-line progress display on a terminal; ``None`` (silence) when output is piped."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(stage: str, done: int, total: int, item: str) -> None:
-        line = f"{stage} {done}/{total} {item}" if item else f"{stage} {done}/{total} done"
-        click.echo(f"\r\x1b[2K{line}", err=True, nl=not item)
-
-    return show
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="paperdeck")
-def main() -> None:
-    """Turn Obsidian paper notes into Anki decks.
-
-    \b
-    Example:
-        paperdeck build notes/          # writes cards/notes.apkg
-    """
-
-
-@main.command()
+@click.command()
 @vault_options
 @output_options
 @click.option("--deck-prefix", help="Parent deck of each note's subdeck (default: Papers).")
@@ -202,7 +120,7 @@ def summary(result: BuildResult) -> str:
     )
 
 
-@main.command()
+@click.command()
 @vault_options
 def check(notes_dir: Path, strict: bool, ignore: tuple[str, ...]) -> None:
     """Parse and validate NOTES_DIR without writing anything; list the cards.
@@ -230,7 +148,7 @@ def check(notes_dir: Path, strict: bool, ignore: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-@main.command()
+@click.command()
 @vault_options
 @click.option("--force", is_flag=True, help="Re-render every figure, even if up to date.")
 def figures(notes_dir: Path, strict: bool, ignore: tuple[str, ...], force: bool) -> None:
@@ -259,7 +177,7 @@ def figures(notes_dir: Path, strict: bool, ignore: tuple[str, ...], force: bool)
     click.echo(f"{plural(len(rendered), 'figure')} rendered, {fresh} up to date")
 
 
-@main.command()
+@click.command()
 @vault_options
 @output_options
 def watch(
@@ -334,7 +252,3 @@ def _watch_once(
         )
     rewritten = {Path(path).resolve() for path, _, _ in result.ids.written} if result.ids else set()
     return {p: p.stat().st_mtime_ns for p in rewritten if p.exists()}
-
-
-main.add_command(import_command)
-main.add_command(sync_command)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
-from paperdeck.render import is_image, split_link
+from paperdeck.cards.render import is_image, split_link
 
 _WIKI_EMBED_RE = re.compile(r"!\[\[([^\]\n]+?)\]\]")
 _MD_IMAGE_RE = re.compile(r"!\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
