@@ -177,11 +177,12 @@ def test_a_broken_package_is_a_clean_error(col_path: Path, tmp_path: Path) -> No
 
 
 def test_build_into_is_an_import(apkg: Path, col_path: Path) -> None:
-    from paperdeck.cli.collection import build_into
+    from paperdeck.cli.collection import import_into, open_for_cli
 
-    result = build_into(apkg, col_path, "if-newer")
-    assert [n.note_id for n in result.new] == SEED_IDS
-    assert len(build_into(apkg, col_path, "always").updated) == 0
+    with open_for_cli(col_path) as col:
+        result = import_into(col, apkg, col_path, "if-newer")
+        assert [n.note_id for n in result.new] == SEED_IDS
+        assert len(import_into(col, apkg, col_path, "always").updated) == 0
 
 
 def test_build_into_from_the_command_line(vault: Path, col_path: Path) -> None:

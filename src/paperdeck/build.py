@@ -1,7 +1,9 @@
 """From a vault on disk to a complete ``.apkg``: the steps of ``paperdeck build``.
 
-Each step takes data and returns data plus diagnostics; only :func:`write_missing_ids`
-and :func:`write_deck` touch the disk, and both replace files atomically.
+Each step takes data and returns data plus diagnostics. Nothing is written until every
+step has succeeded; then :func:`commit_ids` writes new IDs into the notes (each only if
+unchanged since it was read) and the deck replaces the old one atomically, all under the
+vault's lock.
 """
 
 from __future__ import annotations
@@ -9,31 +11,39 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from paperdeck.anki.apkg import (
-    AnkiNote,
-    WrittenNote,
-    keep_unchanged_mods,
-    read_apkg_notes,
-    write_apkg,
-    written_notes,
-)
+from paperdeck.anki.apkg import AnkiNote, content_digest, keep_unchanged_mods, write_apkg
 from paperdeck.buildcache import BuildCache
 from paperdeck.cards.media import VaultIndex
 from paperdeck.cards.note_render import MediaNames, RenderContext, render_note
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
-from paperdeck.figures.cache import Progress
+from paperdeck.figures.cache import MANIFEST, Progress
 from paperdeck.figures.cache import render as render_figures
 from paperdeck.figures.spec import FigureSpec, duplicate_name_errors, read_figure_specs
-from paperdeck.fileio import atomic_path, atomic_write_bytes
+from paperdeck.fileio import (
+    atomic_path,
+    check_output_path,
+    remove_if_stale_temp,
+    remove_stale_temps,
+    replace_if_unchanged,
+)
 from paperdeck.notes.ids import insert_ids_checked, new_ids
+from paperdeck.notes.lock import STATE_DIR, vault_lock
 from paperdeck.notes.model import Note
 from paperdeck.notes.parse import card_ids
-from paperdeck.notes.vault import Parser, SourceNote, list_vault_files, load_note, parser
+from paperdeck.notes.state import CardState
+from paperdeck.notes.vault import (
+    Parser,
+    SourceNote,
+    display_path,
+    list_vault_files,
+    load_note,
+    parser,
+)
 
 _PROGRESS_EVERY = 100
 """Notes between progress updates (a vault smaller than this shows none)."""
@@ -60,10 +70,18 @@ def read_vault(
     config: Config,
     cache: BuildCache | None = None,
     progress: Progress | None = None,
+    *,
+    remove_temps: bool = False,
 ) -> Vault:
-    """Parse every ``.md`` note under ``root`` (minus ignored ones) and check IDs are unique."""
+    """Parse every ``.md`` note under ``root`` (minus ignored ones) and check IDs are unique.
+
+    With ``remove_temps`` (only under the vault's lock), temporary files that a killed run
+    left in the vault are deleted.
+    """
     ignore = (*config.ignore, *config.extra_ignore)
     files = list_vault_files(root, ignore)
+    if remove_temps:
+        files = [rel for rel in files if not remove_if_stale_temp(root / rel)]
     vault = Vault(root, files, [])
     flag = config.highlight_cloze
     parse = cache.parser(highlight_cloze=flag) if cache else parser(highlight_cloze=flag)
@@ -103,25 +121,41 @@ def duplicate_id_errors(notes: Sequence[Note]) -> list[Diagnostic]:
 
 
 @dataclass(frozen=True)
-class IdWriteResult:
-    """What :func:`write_missing_ids` did."""
+class IdWrite:
+    """A note that gets new IDs: the file as it was read, and as it will be written."""
 
-    written: list[tuple[str, int, int]]
-    """(note path, card line, new ID) for each ID written into a note."""
+    before: SourceNote
+    after: SourceNote
+    ids: tuple[tuple[int, int], ...]
+    """(card line, new ID) for each card that gets one."""
+
+
+@dataclass(frozen=True)
+class IdPlan:
+    """The IDs chosen for cards that had none, not yet written into their notes."""
+
+    writes: list[IdWrite]
     diagnostics: list[Diagnostic]
 
 
-def write_missing_ids(
-    vault: Vault, *, write: bool, parse: Parser | None = None, now_ms: int | None = None
-) -> IdWriteResult:
-    """Give each card without an ID a new one, written back into its note atomically.
+def plan_ids(
+    vault: Vault,
+    *,
+    write: bool,
+    parse: Parser | None = None,
+    taken: Iterable[int] = (),
+    now_ms: int | None = None,
+) -> IdPlan:
+    """Choose an ID for each card that has none and the note text holding it; write nothing.
 
-    With ``write=False``, or for a read-only note, nothing is written and each such card is
-    reported. The vault's sources are replaced by the re-read notes.
+    The vault's sources are replaced by the planned ones, so the deck is rendered with the
+    IDs the notes will hold; :func:`commit_ids` writes them once the whole build is known
+    to succeed. With ``write=False``, or for a note that cannot be written, each card
+    without an ID is reported and keeps none. ``taken`` are IDs to avoid besides the
+    vault's own (a collection's note ids).
     """
-    taken = set(card_ids([s.note for s in vault.sources]))
-    fresh = new_ids(taken, now_ms=now_ms)
-    written: list[tuple[str, int, int]] = []
+    fresh = new_ids({*card_ids([s.note for s in vault.sources]), *taken}, now_ms=now_ms)
+    writes: list[IdWrite] = []
     diagnostics: list[Diagnostic] = []
     parse_one = parse or parser()
     for index, source in enumerate(vault.sources):
@@ -129,34 +163,25 @@ def write_missing_ids(
         if not missing:
             continue
         shown = source.note.path
-        if not write or not os.access(source.path, os.W_OK):
-            why = "--no-write" if not write else "the note is read-only"
+        why = "--no-write" if not write else _unwritable(source.path)
+        if why:
             diagnostics.extend(
                 warning(shown, c.line, f"card has no ID yet (not written: {why})") for c in missing
             )
             continue
         assigned = {c.end_line: next(fresh) for c in missing}
         checked = insert_ids_checked(
-            source.text,
-            source.note,
-            assigned,
-            _reparser(parse_one, source.rel, shown),
+            source.text, source.note, assigned, _reparser(parse_one, source.rel, shown)
         )
         if checked is None:
             diagnostics.append(error(shown, missing[0].line, "could not add IDs safely; unchanged"))
             continue
         new_text, new_note = checked
-        new_data = new_text.encode("utf-8")
-        atomic_write_bytes(source.path, new_data)
-        vault.sources[index] = replace(
-            source,
-            data=new_data,
-            text=new_text,
-            note=new_note,
-            mtime=source.path.stat().st_mtime,
-        )
-        written.extend((shown, c.line, assigned[c.end_line]) for c in missing)
-    return IdWriteResult(written, diagnostics)
+        after = replace(source, data=new_text.encode("utf-8"), text=new_text, note=new_note)
+        ids = tuple((c.line, assigned[c.end_line]) for c in missing)
+        writes.append(IdWrite(source, after, ids))
+        vault.sources[index] = after
+    return IdPlan(writes, diagnostics)
 
 
 def _reparser(
@@ -164,6 +189,50 @@ def _reparser(
 ) -> Callable[[str], tuple[Note, list[Diagnostic]]]:
     """Parse new text of the note at ``rel`` the way the vault was parsed."""
     return lambda text: parse(rel, shown, text.encode("utf-8"), text)
+
+
+def _unwritable(path: Path) -> str:
+    """Why the note at ``path`` cannot be replaced, or ``""``: the file and its folder must
+    be writable (a symlinked note is written where it points)."""
+    target = Path(os.path.realpath(path))
+    if not os.access(target, os.W_OK):
+        return "the note is read-only"
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        return f"its folder {display_path(target.parent)} is read-only"
+    return ""
+
+
+@dataclass
+class IdWriteResult:
+    """What :func:`commit_ids` did."""
+
+    written: list[tuple[str, int, int]] = field(default_factory=list)
+    """(note path, card line, new ID) for each ID written into a note."""
+    changed: list[IdWrite] = field(default_factory=list)
+    """Notes that were edited since they were read: left alone, to be read again."""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def commit_ids(plan: IdPlan) -> IdWriteResult:
+    """Write the planned IDs, each note only if it is still exactly what was read.
+
+    A note edited in the meantime is left as it is and listed in ``changed``; the caller
+    reads it again rather than overwrite the edit.
+    """
+    result = IdWriteResult()
+    for item in plan.writes:
+        shown = item.before.note.path
+        try:
+            done = replace_if_unchanged(item.before.path, item.before.data, item.after.data)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            result.diagnostics.append(error(shown, item.ids[0][0], f"cannot write IDs: {why}"))
+            continue
+        if done:
+            result.written.extend((shown, line, card_id) for line, card_id in item.ids)
+        else:
+            result.changed.append(item)
+    return result
 
 
 @dataclass
@@ -213,30 +282,27 @@ def collect_deck(
     return content
 
 
-def deck_fingerprint(content: DeckContent) -> str:
-    """A hash of everything that goes into the package (mods as their sources give them)."""
+def deck_fingerprint(notes: Sequence[AnkiNote], media: Mapping[str, Path]) -> str:
+    """A hash of everything that goes into the package."""
     digest = hashlib.sha256()
-    for note in sorted(content.notes, key=lambda n: n.guid):
+    for note in sorted(notes, key=lambda n: n.guid):
         digest.update(repr(note).encode())
-    for name, path in sorted(content.media.items()):
+    for name, path in sorted(media.items()):
         digest.update(f"{name}\0{path}\0".encode())
     return digest.hexdigest()
 
 
-def write_deck(
-    content: DeckContent, out: Path, previous: Mapping[str, WrittenNote] | None = None
-) -> dict[str, WrittenNote]:
-    """Write the deck; the previous file is replaced only once the new one is complete.
+def settle_mods(notes: Sequence[AnkiNote], state: CardState) -> list[AnkiNote]:
+    """Each note's ``mod`` from the vault's card state: kept while its content is unchanged."""
+    previous = {card_id: (r.mod, r.digest) for card_id, r in state.cards.items()}
+    return keep_unchanged_mods(notes, previous)
 
-    ``previous`` is what the last build wrote to ``out`` (read from ``out`` when not given);
-    unchanged notes keep their ``mod``. Returns what this build wrote.
-    """
-    if previous is None:
-        previous = read_apkg_notes(out) if out.exists() else {}
-    notes = keep_unchanged_mods(content.notes, previous)
-    with atomic_path(out) as tmp:
-        write_apkg(notes, sorted(content.media.items()), tmp)
-    return written_notes(notes)
+
+def record_built(notes: Sequence[AnkiNote], state: CardState) -> None:
+    """Remember what was built for every card that has an ID."""
+    for note in notes:
+        if note.note_id is not None:
+            state.record(note.note_id, content_digest(note), note.mod)
 
 
 def _output_stamp(out: Path) -> str:
@@ -264,6 +330,10 @@ class BuildResult:
     """Wall time of the whole build."""
 
 
+WRITE_ATTEMPTS = 3
+"""Builds in a row that may find a note edited while its IDs were being written."""
+
+
 def build(
     root: Path,
     out: Path,
@@ -273,22 +343,71 @@ def build(
     strict: bool = False,
     progress: Progress | None = None,
     use_cache: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Parse, add missing IDs, render stale figures and write the deck.
+    """Parse, add missing IDs, render stale figures and write the deck, holding the vault lock.
 
-    Stops at the first step that finds errors, before anything is written. With
-    ``use_cache``, unchanged notes are neither parsed nor rendered again, and a deck that
-    would come out the same is not rewritten.
+    Nothing is written unless the whole build succeeds: IDs go into the notes only once the
+    deck is known to be complete, and a note edited meanwhile is never overwritten (the
+    build starts again, reading it anew). With ``use_cache``, unchanged notes are neither
+    parsed nor rendered again, and a deck that would come out the same is not rewritten.
+    ``on_wait`` is told who holds the vault's lock when this has to wait for it.
+    Raises :class:`OutputPathError` for an output that is not a regular file.
     """
     started = time.perf_counter()
-    cache = BuildCache.load(root) if use_cache else None
-    result = _build(
-        root, out, config, write_ids=write_ids, strict=strict, progress=progress, cache=cache
-    )
-    if cache is not None:
-        cache.save({s.rel.as_posix() for s in result.vault.sources})
+    check_output_path(out)
+    with vault_lock(root, command="build", on_wait=on_wait):
+        remove_stale_temps(out.parent, targets=[out.name])
+        cache, problems = BuildCache.load(root) if use_cache else (None, [])
+        state = CardState.load(root)
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            result = _build(
+                root,
+                out,
+                config,
+                write_ids=write_ids,
+                strict=strict,
+                progress=progress,
+                cache=cache,
+                state=state,
+            )
+            changed = result.ids.changed if result.ids is not None else []
+            if not changed:
+                break
+            if attempt == WRITE_ATTEMPTS:
+                result.diagnostics.extend(
+                    error(
+                        c.before.note.path,
+                        c.ids[0][0],
+                        f"the note was edited while its IDs were being written "
+                        f"({WRITE_ATTEMPTS} times); left as it is, deck not written",
+                    )
+                    for c in changed
+                )
+        if result.wrote_deck and write_ids:
+            problems += _save_state(root, state)
+        if cache is not None:
+            problems += cache.save({s.rel.as_posix() for s in result.vault.sources})
+    result.diagnostics.extend(problems)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _save_state(root: Path, state: CardState) -> list[Diagnostic]:
+    try:
+        state.save(root)
+    except OSError as exc:
+        shown = display_path(root / STATE_DIR)
+        why = exc.strerror or str(exc)
+        return [
+            warning(
+                shown,
+                0,
+                f"card state not saved ({why}); the next build may update "
+                "unchanged cards in Anki once",
+            )
+        ]
+    return []
 
 
 def _build(
@@ -300,32 +419,42 @@ def _build(
     strict: bool,
     progress: Progress | None,
     cache: BuildCache | None,
+    state: CardState,
 ) -> BuildResult:
-    vault = read_vault(root, config, cache, progress)
+    vault = read_vault(root, config, cache, progress, remove_temps=True)
     result = BuildResult(vault, out, list(vault.diagnostics))
     if has_errors(result.diagnostics, strict=strict):
         return result
-    figures_dir = Path(config.figures_dir)
-    result.rendered = render_figures(vault.figures, figures_dir, progress=progress)
     flag = config.highlight_cloze
     parse = cache.parser(highlight_cloze=flag) if cache else parser(highlight_cloze=flag)
-    result.ids = write_missing_ids(vault, write=write_ids, parse=parse)
-    result.diagnostics.extend(result.ids.diagnostics)
-    if has_errors(result.ids.diagnostics):
+    planned = plan_ids(vault, write=write_ids, parse=parse)
+    result.diagnostics.extend(planned.diagnostics)
+    if has_errors(planned.diagnostics):
         return result
+    figures_dir = Path(config.figures_dir)
+    remove_stale_temps(figures_dir, targets=[MANIFEST, *(spec.name for spec in vault.figures)])
+    result.rendered = render_figures(vault.figures, figures_dir, progress=progress)
     generated = figure_paths(vault, figures_dir)
     result.content = collect_deck(vault, config, generated, cache, progress)
     result.diagnostics.extend(result.content.diagnostics)
     if has_errors(result.diagnostics, strict=strict):
         return result
-    fingerprint, stamp = deck_fingerprint(result.content), _output_stamp(out)
-    known = cache is not None and cache.deck[1] == stamp and stamp != ""
-    if cache is not None and known and cache.deck[0] == fingerprint:
+    result.ids = commit_ids(planned)
+    result.diagnostics.extend(result.ids.diagnostics)
+    if result.ids.changed or has_errors(result.ids.diagnostics):
+        return result
+    notes = settle_mods(result.content.notes, state)
+    result.content.notes = notes
+    if write_ids:
+        record_built(notes, state)
+    fingerprint, stamp = deck_fingerprint(notes, result.content.media), _output_stamp(out)
+    if cache is not None and stamp != "" and cache.deck == (fingerprint, stamp):
         result.wrote_deck = result.up_to_date = True
         return result
-    written = write_deck(result.content, out, cache.written if cache and known else None)
+    with atomic_path(out) as tmp:
+        write_apkg(notes, sorted(result.content.media.items()), tmp)
     result.wrote_deck = True
     if cache is not None:
-        cache.deck, cache.written = (fingerprint, _output_stamp(out)), written
+        cache.deck = (fingerprint, _output_stamp(out))
         cache.changed = True
     return result

@@ -213,58 +213,33 @@ def _write_collection(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote], timesta
     cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
 
 
-WrittenNote = tuple[str, int]
-"""A note as a build wrote it: a digest of its fields and tags, and its ``mod``."""
-
-
-def content_digest(fields: Sequence[str], tags: Sequence[str]) -> str:
-    """What a note says, hashed: equal digests mean Anki would see no change."""
-    return hashlib.sha1("\x1f".join(fields).encode() + b"\0" + " ".join(tags).encode()).hexdigest()
-
-
-def written_notes(notes: Sequence[AnkiNote]) -> dict[str, WrittenNote]:
-    """The digest and ``mod`` of each note, by guid, as :func:`read_apkg_notes` would read them."""
-    return {n.guid: (content_digest(n.fields, n.tags), n.mod) for n in notes}
-
-
-def read_apkg_notes(path: Path) -> dict[str, WrittenNote]:
-    """The notes of a package paperdeck wrote before, by guid; empty if it is unreadable."""
-    try:
-        with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as tmp:
-            db_path = Path(tmp) / "collection.anki2"
-            db_path.write_bytes(archive.read("collection.anki2"))
-            conn = sqlite3.connect(db_path)
-            try:
-                rows = conn.execute("SELECT guid, flds, tags, mod FROM notes").fetchall()
-            finally:
-                conn.close()
-    except (OSError, KeyError, zipfile.BadZipFile, sqlite3.DatabaseError):
-        return {}
-    return {
-        guid: (content_digest(flds.split("\x1f"), tags.split()), int(mod))
-        for guid, flds, tags, mod in rows
-    }
+def content_digest(note: AnkiNote) -> str:
+    """What a note says (fields and tags), hashed: equal digests mean Anki would see no change."""
+    text = "\x1f".join(note.fields) + "\0" + " ".join(note.tags)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def keep_unchanged_mods(
-    notes: Sequence[AnkiNote], previous: Mapping[str, WrittenNote]
+    notes: Sequence[AnkiNote], previous: Mapping[int, tuple[int, str]]
 ) -> list[AnkiNote]:
-    """Give each note the ``mod`` it had in the previous build unless its content changed.
+    """Give each note the ``mod`` it was last built with, unless its content changed.
 
-    Anki's importer updates a note whose incoming ``mod`` is newer. A note file holds many
-    cards, so its mtime alone would mark every card of an edited note as changed; a card
-    whose fields and tags are as before keeps its old ``mod`` (and so any edit made to it in
-    Anki), while a changed one gets the newer of the file's mtime and old ``mod + 1``.
+    ``previous`` maps a card ID to the ``(mod, digest)`` of its last build (the vault's
+    card state). Anki's importer updates a note whose incoming ``mod`` is newer. A note file
+    holds many cards, and its mtime differs between machines and clones, so it cannot say
+    which cards changed: a card whose digest is as before keeps its old ``mod`` (and so
+    any edit made to it in Anki), a changed one gets the newer of the file's mtime and the
+    old ``mod + 1``, and a card never built before keeps the file's mtime.
     """
     settled: list[AnkiNote] = []
     for note in notes:
-        before = previous.get(note.guid)
-        if before is None or before[1] == note.mod:
+        before = previous.get(note.note_id) if note.note_id is not None else None
+        if before is None:
             settled.append(note)
-        elif before[0] == content_digest(note.fields, note.tags):
-            settled.append(replace(note, mod=before[1]))
+        elif before[1] == content_digest(note):
+            settled.append(replace(note, mod=before[0]))
         else:
-            settled.append(replace(note, mod=max(note.mod, before[1] + 1)))
+            settled.append(replace(note, mod=max(note.mod, before[0] + 1)))
     return settled
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from paperdeck.cli.collection import build_into, update_option
+from paperdeck.cli.collection import import_into, open_for_cli, update_option
 from paperdeck.cli.common import (
     output_options,
     report,
@@ -57,24 +59,46 @@ def build(
         paperdeck build notes/ -o cards/papers.apkg
     """
     config = resolve_config(notes_dir, ignore, deck_prefix=deck_prefix)
-    target = out or default_output(notes_dir, config)
-    result = run_build(
-        notes_dir, target, config, write_ids=not no_write, strict=strict, use_cache=not no_cache
-    )
-    for path, line, card_id in result.ids.written if result.ids else []:
-        click.echo(f"{path}:{line}: added ID {card_id}")
-    for spec in result.rendered:
-        click.echo(f"Rendered {Path(config.figures_dir) / spec.name} ({spec.kind})")
-    if result.up_to_date:
-        click.echo(f"{target} is up to date: {summary(result)}")
-    elif result.wrote_deck:
-        click.echo(f"Wrote {target}: {summary(result)}")
-    report(result.diagnostics, strict=strict)
-    if not result.wrote_deck:
-        click.echo(f"Deck not written; {target} is unchanged.", err=True)
-        sys.exit(1)
-    if into is not None:
-        build_into(target, into, update)
+    target = checked_output(out or default_output(notes_dir, config))
+    # A locked collection is refused before anything is written.
+    with open_for_cli(into) if into is not None else contextlib.nullcontext() as col:
+        result = run_build(
+            notes_dir, target, config, write_ids=not no_write, strict=strict, use_cache=not no_cache
+        )
+        for path, line, card_id in result.ids.written if result.ids else []:
+            click.echo(f"{path}:{line}: added ID {card_id}")
+        for spec in result.rendered:
+            click.echo(f"Rendered {Path(config.figures_dir) / spec.name} ({spec.kind})")
+        if result.up_to_date:
+            click.echo(f"{target} is up to date: {summary(result)}")
+        elif result.wrote_deck:
+            click.echo(f"Wrote {target}: {summary(result)}")
+        report(result.diagnostics, strict=strict)
+        if not result.wrote_deck:
+            click.echo(f"Deck not written; {target} is unchanged.", err=True)
+            sys.exit(1)
+        if col is not None and into is not None:
+            import_into(col, target, into, update)
+
+
+def checked_output(target: Path) -> Path:
+    """``target``, or a usage error (exit 2) if it is a folder, a device or the like."""
+    from paperdeck.fileio import OutputPathError, check_output_path
+
+    try:
+        check_output_path(target)
+    except OutputPathError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return target
+
+
+def waiting_message(notes_dir: Path) -> Callable[[str], None]:
+    """What a command prints while another one holds the vault's lock."""
+
+    def show(holder: str) -> None:
+        click.echo(f"Waiting for {notes_dir}: in use by {holder}", err=True)
+
+    return show
 
 
 def default_output(notes_dir: Path, config: Config) -> Path:
@@ -103,6 +127,7 @@ def run_build(
             strict=strict,
             progress=terminal_progress(),
             use_cache=use_cache,
+            on_wait=waiting_message(notes_dir),
         )
     except PaperdeckError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -200,27 +225,38 @@ def watch(
         ) from exc
 
     config = resolve_config(notes_dir, ignore)
-    target = out or default_output(notes_dir, config)
+    target = checked_output(out or default_output(notes_dir, config))
     # Start watching before the first build, so that no save is missed in between.
     batches = watch_files(
         notes_dir, raise_interrupt=False, step=100, rust_timeout=500, yield_on_timeout=True
     )
-    pending = next(batches, None)
-    own_writes = _watch_once(notes_dir, target, config, strict=strict, write_ids=not no_write)
-    click.echo(f"Watching {notes_dir} (Ctrl-C to stop)")
-    while pending is not None:
+    try:
         pending = next(batches, None)
-        changed = {Path(p) for _, p in pending or () if _counts_as_edit(Path(p), own_writes)}
-        if changed:
-            own_writes = _watch_once(
-                notes_dir, target, config, strict=strict, write_ids=not no_write
-            )
+        own_writes = _watch_once(notes_dir, target, config, strict=strict, write_ids=not no_write)
+        click.echo(f"Watching {notes_dir} (Ctrl-C to stop)")
+        while pending is not None:
+            pending = next(batches, None)
+            changed = {
+                Path(p) for _, p in pending or () if _counts_as_edit(Path(p), notes_dir, own_writes)
+            }
+            if changed:
+                own_writes = _watch_once(
+                    notes_dir, target, config, strict=strict, write_ids=not no_write
+                )
+    except KeyboardInterrupt:
+        pass  # Ctrl-C mid-rebuild: every write is atomic, so the last good deck stands
     click.echo("Stopped.")
 
 
-def _counts_as_edit(path: Path, own_writes: dict[Path, int]) -> bool:
-    """Ignore our own ID write-backs and the editors' temporary files."""
+def _counts_as_edit(path: Path, notes_dir: Path, own_writes: dict[Path, int]) -> bool:
+    """Ignore our own writes (IDs, the vault's .paperdeck/ folder) and editors' temp files."""
     if path.name.startswith(".") or path.name.endswith(("~", ".tmp", ".swp")):
+        return False
+    try:
+        inside = path.resolve().relative_to(notes_dir.resolve()).parts
+    except ValueError:
+        inside = ()
+    if any(part.startswith(".") for part in inside):
         return False
     try:
         return own_writes.get(path.resolve()) != path.stat().st_mtime_ns

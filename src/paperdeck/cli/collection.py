@@ -6,8 +6,9 @@ the build steps are imported when a command runs.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,6 +17,8 @@ import click
 from paperdeck.wording import plural
 
 if TYPE_CHECKING:
+    from anki.collection import Collection
+
     from paperdeck.anki.collection import ImportedNote, ImportResult, SyncPlan, SyncResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,23 +60,28 @@ def _short(text: str, width: int = 60) -> str:
 # -- import ----------------------------------------------------------------------------------
 
 
-def build_into(apkg: Path, collection: Path, update: str, *, create: bool = False) -> ImportResult:
-    """Import ``apkg`` into ``collection`` and print what happened (``build --into``).
+@contextlib.contextmanager
+def open_for_cli(collection: Path, *, create: bool = False) -> Iterator[Collection]:
+    """Open an Anki collection for a command; a missing or locked one is a clean error.
 
-    A missing or locked collection, or a package Anki refuses, is a
-    :class:`click.ClickException` (exit status 1) and leaves the collection unchanged.
+    Anki's own errors become :class:`click.ClickException` (exit status 1), and the
+    collection is left unchanged.
     """
-    from paperdeck.anki.collection import (
-        CollectionError,
-        import_package,
-        open_collection,
-        update_rule,
-    )
+    from paperdeck.anki.collection import CollectionError, open_collection
 
-    rule = update_rule(update)
     try:
         with open_collection(collection, create=create) as col:
-            result = import_package(col, apkg, rule)
+            yield col
+    except CollectionError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def import_into(col: Collection, apkg: Path, collection: Path, update: str) -> ImportResult:
+    """Import ``apkg`` into the open collection and print what happened."""
+    from paperdeck.anki.collection import CollectionError, import_package, update_rule
+
+    try:
+        result = import_package(col, apkg, update_rule(update))
     except CollectionError as exc:
         raise click.ClickException(str(exc)) from exc
     _echo_import(apkg, collection, result)
@@ -113,7 +121,8 @@ def import_command(apkg: Path, collection: Path, update: str, create: bool) -> N
     Example:
         paperdeck import cards/notes.apkg --collection ~/Anki2/'User 1'/collection.anki2
     """
-    build_into(apkg, collection, update, create=create)
+    with open_for_cli(collection, create=create) as col:
+        import_into(col, apkg, collection, update)
 
 
 # -- sync ------------------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""The vault's card state: what was last built for each card, kept beside the notes.
+
+Anki updates a note on import only when the incoming modification time is newer, so a card
+whose content did not change must keep the time it was first given, on every machine, in
+every clone and whatever the output path. That time (and a digest of the built note, to
+tell whether it changed) is kept here, in ``.paperdeck/state.tsv`` inside the notes
+folder, so it travels with the notes through git or file sync.
+
+The file is plain text, one line per card, sorted by ID, so that it diffs and merges line
+by line. Loading is forgiving: comments, blank lines, merge-conflict markers and lines it
+cannot read are skipped, and a card that appears twice (both sides of a merge) keeps its
+newest entry. A lost or broken file costs one full update on the next import, never an
+error.
+
+``sync`` also records here the IDs it has written into notes but not yet added to Anki
+(``pending``), so a sync killed in between adds exactly those cards on its next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from paperdeck.fileio import atomic_write_bytes
+from paperdeck.notes.lock import ensure_state_dir, state_dir
+
+STATE_NAME = "state.tsv"
+_HEADER = (
+    "# paperdeck card state: for each card ID, a digest of the Anki note last built for it\n"
+    "# and the modification time Anki was given, so an unchanged card keeps its time on every\n"
+    "# machine. Commit it with your notes. If it is lost, the next import updates every card.\n"
+)
+_CARD_RE = re.compile(r"^([0-9]{1,19})\tcard\t([0-9a-f]{16})\t([0-9]{1,12})$")
+_PENDING_RE = re.compile(r"^([0-9]{1,19})\tpending$")
+
+
+@dataclass(frozen=True, order=True)
+class CardRecord:
+    """What the last build made of one card: when Anki was told it changed, and a digest."""
+
+    mod: int
+    """Seconds since the epoch, as written into the deck."""
+    digest: str
+    """16 hex digits identifying the note's fields and tags."""
+
+
+@dataclass
+class CardState:
+    """Card records and pending sync IDs of one vault."""
+
+    cards: dict[int, CardRecord] = field(default_factory=dict)
+    pending: set[int] = field(default_factory=set)
+    forgotten: set[int] = field(default_factory=set)
+    """IDs dropped on purpose (pruned): not brought back from the file when saving."""
+
+    @classmethod
+    def load(cls, vault: Path) -> CardState:
+        """The vault's state, or an empty one if there is none or it cannot be read."""
+        try:
+            text = (state_dir(vault) / STATE_NAME).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return cls()
+        return parse_state(text)
+
+    def record(self, card_id: int, digest: str, mod: int) -> None:
+        """Remember what was built for a card."""
+        self.cards[card_id] = CardRecord(mod, digest)
+        self.forgotten.discard(card_id)
+
+    def forget(self, card_ids: Iterable[int]) -> None:
+        """Drop cards (and pending IDs) that are gone for good."""
+        for card_id in card_ids:
+            self.cards.pop(card_id, None)
+            self.pending.discard(card_id)
+            self.forgotten.add(card_id)
+
+    def save(self, vault: Path) -> None:
+        """Write the state atomically, merged with whatever the file holds now.
+
+        Merging keeps a record that another machine (through git or file sync) added since
+        this state was loaded; for a card in both, the newer record wins. Raises
+        :class:`OSError` when the folder is not writable.
+        """
+        merged = CardState.load(vault)
+        for card_id, record in self.cards.items():
+            if card_id not in merged.cards or merged.cards[card_id] < record:
+                merged.cards[card_id] = record
+        merged.cards = {k: v for k, v in merged.cards.items() if k not in self.forgotten}
+        merged.pending = set(self.pending)  # only this vault's own syncs add or clear these
+        text = format_state(merged)
+        path = ensure_state_dir(vault) / STATE_NAME
+        with contextlib.suppress(OSError):
+            if path.read_text(encoding="utf-8") == text:
+                return
+        atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def parse_state(text: str) -> CardState:
+    """Read the state file's text; lines that are not records are skipped."""
+    state = CardState()
+    for line in text.splitlines():
+        card = _CARD_RE.match(line)
+        if card is not None:
+            card_id, record = int(card[1]), CardRecord(int(card[3]), card[2])
+            if card_id not in state.cards or state.cards[card_id] < record:
+                state.cards[card_id] = record
+            continue
+        pending = _PENDING_RE.match(line)
+        if pending is not None:
+            state.pending.add(int(pending[1]))
+    return state
+
+
+def format_state(state: CardState) -> str:
+    """The file's text: a header, then one line per card and per pending ID, sorted."""
+    lines = [
+        f"{card_id}\tcard\t{record.digest}\t{record.mod}\n"
+        for card_id, record in sorted(state.cards.items())
+    ]
+    lines += [f"{card_id}\tpending\n" for card_id in sorted(state.pending)]
+    return _HEADER + "".join(lines)
