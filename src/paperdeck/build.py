@@ -385,7 +385,7 @@ def build(
                     for c in changed
                 )
         if result.wrote_deck and write_ids:
-            problems += _save_state(root, state)
+            problems += save_state(root, state)
         if cache is not None:
             problems += cache.save({s.rel.as_posix() for s in result.vault.sources})
     result.diagnostics.extend(problems)
@@ -393,20 +393,15 @@ def build(
     return result
 
 
-def _save_state(root: Path, state: CardState) -> list[Diagnostic]:
+def save_state(root: Path, state: CardState) -> list[Diagnostic]:
+    """Save the vault's card state; a warning, not a failure, when it cannot be written."""
     try:
         state.save(root)
     except OSError as exc:
         shown = display_path(root / STATE_DIR)
         why = exc.strerror or str(exc)
-        return [
-            warning(
-                shown,
-                0,
-                f"card state not saved ({why}); the next build may update "
-                "unchanged cards in Anki once",
-            )
-        ]
+        message = f"card state not saved ({why}); unchanged cards may be updated in Anki once"
+        return [warning(shown, 0, message)]
     return []
 
 

@@ -13,13 +13,13 @@ collection cannot be used at all) or diagnostics (one card could not be synced).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import html
-import os
 import re
 import tempfile
-import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Collection as Collection_
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -30,15 +30,11 @@ from paperdeck.anki.apkg import (
     MODELS,
     AnkiNote,
     NoteKind,
-    guid_for,
     write_apkg,
 )
 from paperdeck.build import DeckContent, Vault
 from paperdeck.diagnostics import Diagnostic, PaperdeckError, error, warning
-from paperdeck.fileio import atomic_write_bytes
-from paperdeck.notes.ids import insert_ids_checked
 from paperdeck.notes.model import Card
-from paperdeck.notes.parse import parse_note
 from paperdeck.notes.vault import SourceNote
 
 if TYPE_CHECKING:
@@ -214,53 +210,6 @@ def _import_options(update: UpdateRule) -> ImportAnkiPackageOptions:
     )
 
 
-# -- note types ------------------------------------------------------------------------------
-
-
-def ensure_note_types(col: Collection, kinds: Iterable[NoteKind]) -> list[str]:
-    """Make sure paperdeck's note types for ``kinds`` exist, with the ids a built deck uses.
-
-    Anki's API gives every note type it adds a new id; only its importer keeps the id a
-    package gives. So a missing note type is brought in by importing a tiny package with
-    one placeholder note of that type, and the placeholder (and its deck) is removed again.
-    Returns the names of the note types added.
-    """
-    from anki.decks import DeckId
-    from anki.models import NotetypeId
-
-    missing = sorted({k for k in kinds if col.models.get(NotetypeId(MODELS[k].model_id)) is None})
-    if not missing:
-        return []
-    deck_existed = col.decks.id_for_name(_PLACEHOLDER_DECK) is not None
-    stamp = time.time_ns()
-    placeholders = [
-        AnkiNote(
-            guid=f"paperdeck-note-type-{kind}-{stamp}",
-            note_id=None,
-            deck=_PLACEHOLDER_DECK,
-            fields=("{{c1::placeholder}}" if kind == "cloze" else "placeholder", "", ""),
-            tags=(),
-            mod=int(time.time()),
-            kind=kind,
-        )
-        for kind in missing
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        apkg = Path(tmp) / "note-types.apkg"
-        write_apkg(placeholders, [], apkg)
-        result = import_package(col, apkg, update="never")
-    from anki.notes import NoteId
-
-    col.remove_notes([NoteId(n.note_id) for n in result.new])
-    placeholder_deck = col.decks.id_for_name(_PLACEHOLDER_DECK)
-    if placeholder_deck is not None and not deck_existed:
-        col.decks.remove([DeckId(placeholder_deck)])
-    still = [k for k in missing if col.models.get(NotetypeId(MODELS[k].model_id)) is None]
-    if still:
-        raise CollectionError(f"could not add paperdeck's note types: {', '.join(still)}")
-    return [MODELS[k].name for k in missing]
-
-
 # -- sync: the plan --------------------------------------------------------------------------
 
 
@@ -313,9 +262,22 @@ class SyncPlan:
 
 
 def plan_sync(
-    col: Collection, vault: Vault, content: DeckContent, *, prune: bool = False
+    col: Collection,
+    vault: Vault,
+    content: DeckContent,
+    *,
+    to_add: Collection_[int] = frozenset(),
+    known: Collection_[int] = frozenset(),
+    prune: bool = False,
 ) -> SyncPlan:
-    """Compare the vault's cards with the collection's notes; change nothing."""
+    """Compare the vault's cards with the collection's notes; change nothing.
+
+    ``to_add`` are the IDs that are new to Anki: just chosen for cards that had none, or
+    written into notes by a sync that was interrupted before it added them. Any other ID
+    that is no note in the collection is reported as missing. ``known`` are the IDs this
+    vault has built or synced before: those no longer in the vault are prune candidates
+    wherever they are in the collection.
+    """
     from anki.errors import NotFoundError
     from anki.notes import NoteId
 
@@ -323,21 +285,14 @@ def plan_sync(
     planned = _planned_cards(vault, content)
     for item in planned:
         card_id = item.card.card_id
-        if card_id is None:
-            if os.access(item.source.path, os.W_OK):
-                plan.add.append(item)
-            else:
-                plan.diagnostics.append(
-                    warning(
-                        item.source.note.path,
-                        item.card.line,
-                        "card has no ID yet (not added: the note is read-only)",
-                    )
-                )
+        if card_id is None:  # not given an ID: plan_ids said why
             continue
         try:
             existing = col.get_note(NoteId(card_id))
         except NotFoundError:
+            if card_id in to_add:
+                plan.add.append(item)
+                continue
             plan.missing.append(item)
             plan.diagnostics.append(
                 warning(
@@ -365,7 +320,7 @@ def plan_sync(
     referenced = {name: path for name, path in content.media.items() if name in used}
     plan.media = _media_to_add(col, referenced)
     if prune:
-        plan.prune = _prune_candidates(col, vault, content)
+        plan.prune = _prune_candidates(col, vault, content, known)
     return plan
 
 
@@ -430,7 +385,11 @@ def _media_to_add(col: Collection, media: dict[str, Path]) -> dict[str, Path]:
     return needed
 
 
-def _prune_candidates(col: Collection, vault: Vault, content: DeckContent) -> list[PruneCandidate]:
+def _prune_candidates(
+    col: Collection, vault: Vault, content: DeckContent, known: Collection_[int]
+) -> list[PruneCandidate]:
+    """paperdeck notes gone from the vault: in one of its decks, or known to its card state
+    (which also covers every card of a deleted note file)."""
     from anki.decks import DeckId
     from anki.models import NotetypeId
 
@@ -444,11 +403,17 @@ def _prune_candidates(col: Collection, vault: Vault, content: DeckContent) -> li
             note = col.get_note(nid)
             homes = [_home_deck(c) for c in note.cards()]
             inside = [h for h in homes if h in decks]
-            if not inside:
+            if not inside and int(nid) not in known:
                 continue
+            deck = col.decks.name(DeckId((inside or homes)[0])) if homes else "?"
             first = plain_text(note.fields[0]) if note.fields else ""
-            found.append(PruneCandidate(int(nid), col.decks.name(DeckId(inside[0])), first))
+            found.append(PruneCandidate(int(nid), deck, first))
     return sorted(found, key=lambda p: p.note_id)
+
+
+def note_ids(col: Collection) -> set[int]:
+    """Every note id in the collection (new IDs must avoid them)."""
+    return {int(nid) for nid in col.find_notes("")}
 
 
 # -- sync: applying it -----------------------------------------------------------------------
@@ -473,18 +438,21 @@ def apply_sync(
     col: Collection,
     plan: SyncPlan,
     *,
+    write_ids: Callable[[set[int]], tuple[set[int], list[Diagnostic]]],
     prune: bool = False,
-    highlight_cloze: bool = False,
 ) -> SyncResult:
-    """Carry out ``plan``: media, in-place updates, additions with ID write-back, pruning.
+    """Carry out ``plan``: media, in-place updates, additions, pruning.
 
-    Updates change fields, tags and deck only, so review history stays. Each added card's
-    new note id is written into its note (atomically, every other byte kept); if a note
-    cannot be rewritten safely, the notes added for it are removed again. Notes are deleted
-    only when ``prune`` is true.
+    Updates change fields, tags and deck only, so review history stays. New cards are
+    added crash-safely: ``write_ids`` first writes their IDs into the notes (it is given
+    the IDs to add, records them as pending, and returns those now in the vault), then the
+    notes are created with exactly those ids through Anki's importer. A sync killed in
+    between leaves IDs that the next sync adds; it never leaves an Anki note whose ID is
+    not in the vault. Notes are deleted only when ``prune`` is true.
     """
+    from anki.models import NotetypeId
+
     result = SyncResult()
-    result.note_types = ensure_note_types(col, {p.note.kind for p in plan.add})
     renamed: dict[str, str] = {}
     for name, path in plan.media.items():
         stored = col.media.write_data(name, path.read_bytes())
@@ -494,11 +462,19 @@ def apply_sync(
     for update in plan.update:
         _update_note(col, update.planned.note, renamed)
         result.updated.append(update)
-    by_source: dict[Path, list[PlannedCard]] = {}
-    for item in plan.add:
-        by_source.setdefault(item.source.path, []).append(item)
-    for items in by_source.values():
-        _add_for_source(col, items, renamed, result, highlight_cloze=highlight_cloze)
+    if plan.add:
+        wanted = {item.note.note_id for item in plan.add if item.note.note_id is not None}
+        in_vault, problems = write_ids(wanted)
+        result.diagnostics.extend(problems)
+        adding = [item for item in plan.add if item.note.note_id in in_vault]
+        missing_types = {
+            MODELS[i.note.kind].name
+            for i in adding
+            if col.models.get(NotetypeId(MODELS[i.note.kind].model_id)) is None
+        }
+        result.added, failed = _add_notes(col, adding, renamed)
+        result.diagnostics.extend(failed)
+        result.note_types = sorted(missing_types)
     if prune and plan.prune:
         from anki.notes import NoteId
 
@@ -507,11 +483,51 @@ def apply_sync(
     return result
 
 
-def _fields_with_media(note: AnkiNote, renamed: dict[str, str]) -> tuple[str, ...]:
-    fields = list(note.fields)
+def _add_notes(
+    col: Collection, items: Sequence[PlannedCard], renamed: dict[str, str]
+) -> tuple[list[tuple[PlannedCard, int]], list[Diagnostic]]:
+    """Create the notes of ``items`` with their cards' IDs as note ids, via Anki's importer.
+
+    Only the importer keeps the note id (and guid) a package gives, and it brings in
+    paperdeck's note types with their fixed ids when the collection lacks them.
+    """
+    from anki.errors import NotFoundError
+    from anki.notes import NoteId
+
+    if not items:
+        return [], []
+    notes = [
+        dataclasses.replace(item.note, fields=_fields_with_media(item.note, renamed))
+        for item in items
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        apkg = Path(tmp) / "new-cards.apkg"
+        write_apkg(notes, [], apkg)
+        import_package(col, apkg, update="never")
+    added: list[tuple[PlannedCard, int]] = []
+    problems: list[Diagnostic] = []
+    for item in items:
+        note_id = item.note.note_id
+        assert note_id is not None  # plan_ids gave every added card an ID
+        try:
+            found = col.get_note(NoteId(note_id))
+        except NotFoundError:
+            found = None
+        if found is not None and found.guid == item.note.guid:
+            added.append((item, note_id))
+        else:
+            problems.append(
+                error(item.source.note.path, item.card.line, f"Anki did not add note {note_id}")
+            )
+    return added, problems
+
+
+def _fields_with_media(note: AnkiNote, renamed: dict[str, str]) -> tuple[str, str, str]:
+    """The note's fields with media names that Anki stored under another name replaced."""
+    first, second, third = note.fields
     for old, new in renamed.items():
-        fields = [f.replace(old, new) for f in fields]
-    return tuple(fields)
+        first, second, third = (f.replace(old, new) for f in (first, second, third))
+    return first, second, third
 
 
 def _deck_for(col: Collection, name: str) -> int:
@@ -536,68 +552,3 @@ def _update_note(col: Collection, note: AnkiNote, renamed: dict[str, str]) -> No
     moving = [CardId(c.id) for c in existing.cards() if _home_deck(c) != target]
     if moving:
         col.set_deck(moving, DeckId(target))
-
-
-def _add_for_source(
-    col: Collection,
-    items: Sequence[PlannedCard],
-    renamed: dict[str, str],
-    result: SyncResult,
-    *,
-    highlight_cloze: bool,
-) -> None:
-    """Add the ID-less cards of one note, then write their note ids into it (or undo)."""
-    from anki.decks import DeckId
-    from anki.models import NotetypeId
-    from anki.notes import NoteId
-
-    source = items[0].source
-    shown = source.note.path
-    added: list[tuple[PlannedCard, int]] = []
-    for item in items:
-        notetype = col.models.get(NotetypeId(MODELS[item.note.kind].model_id))
-        assert notetype is not None  # ensure_note_types ran
-        new = col.new_note(notetype)
-        if not set(_fields_for(item.note.kind)) <= set(new.keys()):
-            why = f"note type {notetype['name']!r} in the collection lacks paperdeck's fields"
-            result.diagnostics.append(error(shown, item.card.line, f"{why}; not added"))
-            continue
-        fields = _fields_with_media(item.note, renamed)
-        for name, value in zip(_fields_for(item.note.kind), fields, strict=True):
-            new[name] = value
-        new.tags = list(item.note.tags)
-        col.add_note(new, DeckId(_deck_for(col, item.note.deck)))
-        new.guid = guid_for(int(new.id))  # the guid a built deck gives this ID
-        col.update_note(new)
-        added.append((item, int(new.id)))
-    if not added:
-        return
-    problem = _write_ids(source, {i.card.end_line: nid for i, nid in added}, highlight_cloze)
-    if problem:
-        col.remove_notes([NoteId(nid) for _, nid in added])
-        result.diagnostics.append(error(shown, items[0].card.line, problem))
-        return
-    result.added.extend(added)
-
-
-def _write_ids(source: SourceNote, assigned: dict[int, int], highlight_cloze: bool) -> str | None:
-    """Write the IDs into the note as ``build`` does; a reason if it was not safe to."""
-    try:
-        current = source.path.read_bytes()
-    except OSError as exc:
-        return f"cannot read the note again: {exc.strerror or exc}; no cards added"
-    if current != source.data:
-        return "the note changed during the sync; no cards added (run sync again)"
-    checked = insert_ids_checked(
-        source.text,
-        source.note,
-        assigned,
-        lambda text: parse_note(text, path=source.note.path, highlight_cloze=highlight_cloze),
-    )
-    if checked is None:
-        return "could not add IDs safely; note unchanged and no cards added"
-    try:
-        atomic_write_bytes(source.path, checked[0].encode("utf-8"))
-    except OSError as exc:
-        return f"cannot write the note: {exc.strerror or exc}; no cards added"
-    return None

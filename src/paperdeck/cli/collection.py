@@ -174,44 +174,35 @@ def sync_command(
     Example:
         paperdeck sync notes/ --collection ~/Anki2/'User 1'/collection.anki2 --dry-run
     """
-    from paperdeck.anki.collection import CollectionError, apply_sync, open_collection, plan_sync
-    from paperdeck.build import collect_deck, figure_paths, read_vault
+    from paperdeck.anki.collection import CollectionError
+    from paperdeck.cli.build import waiting_message
     from paperdeck.cli.common import report, resolve_config, terminal_progress
     from paperdeck.diagnostics import PaperdeckError, has_errors
-    from paperdeck.figures.cache import render as render_figures
+    from paperdeck.sync import sync
 
     config = resolve_config(notes_dir, ignore, deck_prefix=deck_prefix)
-    vault = read_vault(notes_dir, config)
-    diagnostics = list(vault.diagnostics)
-    if has_errors(diagnostics, strict=strict):
-        report(diagnostics, strict=strict)
-        click.echo(f"Nothing synced; {collection} is unchanged.", err=True)
-        sys.exit(1)
-    figures_dir = Path(config.figures_dir)
-    plan: SyncPlan | None = None
-    result: SyncResult | None = None
     try:
-        with open_collection(collection) as col:
-            if not dry_run:
-                progress = terminal_progress()
-                for spec in render_figures(vault.figures, figures_dir, progress=progress):
-                    click.echo(f"Rendered {figures_dir / spec.name} ({spec.kind})")
-            content = collect_deck(vault, config, figure_paths(vault, figures_dir))
-            diagnostics += content.diagnostics
-            if not has_errors(diagnostics, strict=strict):
-                plan = plan_sync(col, vault, content, prune=prune)
-                diagnostics += plan.diagnostics
-            if plan is not None and not dry_run and not has_errors(diagnostics, strict=strict):
-                result = apply_sync(
-                    col, plan, prune=prune and yes, highlight_cloze=config.highlight_cloze
-                )
-                diagnostics += result.diagnostics
+        run = sync(
+            notes_dir,
+            collection,
+            config,
+            dry_run=dry_run,
+            prune=prune,
+            delete=yes,
+            strict=strict,
+            progress=terminal_progress(),
+            on_wait=waiting_message(notes_dir),
+        )
     except CollectionError as exc:
         raise click.ClickException(str(exc)) from exc
     except PaperdeckError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"{exc.filename or notes_dir}: {exc.strerror or exc}") from exc
+    figures_dir = Path(config.figures_dir)
+    for spec in run.rendered:
+        click.echo(f"Rendered {figures_dir / spec.name} ({spec.kind})")
+    plan, result, diagnostics = run.plan, run.result, run.diagnostics
     if plan is not None and dry_run:
         _echo_plan(collection, plan, prune=prune)
     elif plan is not None and result is not None:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paperdeck.fileio import atomic_write_bytes
+from paperdeck.fileio import atomic_write_bytes, remove_stale_temps
 from paperdeck.notes.lock import ensure_state_dir, state_dir
 
 STATE_NAME = "state.tsv"
@@ -78,7 +78,7 @@ class CardState:
             self.forgotten.add(card_id)
 
     def save(self, vault: Path) -> None:
-        """Write the state atomically, merged with whatever the file holds now.
+        """Write the state atomically (only under the vault's lock), merged with the file.
 
         Merging keeps a record that another machine (through git or file sync) added since
         this state was loaded; for a card in both, the newer record wins. Raises
@@ -90,12 +90,14 @@ class CardState:
                 merged.cards[card_id] = record
         merged.cards = {k: v for k, v in merged.cards.items() if k not in self.forgotten}
         merged.pending = set(self.pending)  # only this vault's own syncs add or clear these
-        text = format_state(merged)
-        path = ensure_state_dir(vault) / STATE_NAME
+        data = format_state(merged).encode("utf-8")
+        folder = ensure_state_dir(vault)
+        remove_stale_temps(folder, targets=[STATE_NAME])  # a killed run's (we hold the lock)
+        path = folder / STATE_NAME
         with contextlib.suppress(OSError):
-            if path.read_text(encoding="utf-8") == text:
+            if path.read_bytes() == data:
                 return
-        atomic_write_bytes(path, text.encode("utf-8"))
+        atomic_write_bytes(path, data)
 
 
 def parse_state(text: str) -> CardState:
