@@ -6,12 +6,14 @@ import time.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from paperdeck.diagnostics import PaperdeckError
+from paperdeck.readfile import read_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,7 +55,7 @@ class Config:
 def load_config(vault: Path, *, search_from: Path | None = None) -> Config:
     """Read ``vault/paperdeck.toml``, else ``[tool.paperdeck]`` from the nearest pyproject."""
     own = vault / "paperdeck.toml"
-    if own.is_file():
+    if os.path.lexists(own):  # a folder or dangling link of that name is an error, not absent
         return _from_mapping(_read_toml(own), own)
     start = (search_from or Path.cwd()).resolve()
     for folder in (vault.resolve(), *vault.resolve().parents, start, *start.parents):
@@ -66,10 +68,22 @@ def load_config(vault: Path, *, search_from: Path | None = None) -> Config:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file; any problem reading it is a :class:`PaperdeckError` naming it."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data, _ = read_regular_file(path)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise PaperdeckError(f"{path}: cannot read configuration: {why}") from exc
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problem = f"not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line})"
+        raise PaperdeckError(f"{path}: invalid configuration: {problem}") from exc
+    except tomllib.TOMLDecodeError as exc:
         raise PaperdeckError(f"{path}: invalid configuration: {exc}") from exc
+    except RecursionError as exc:  # tomllib recurses into nested arrays and tables
+        raise PaperdeckError(f"{path}: invalid configuration: nested too deeply") from exc
 
 
 def _from_mapping(data: Any, path: Path) -> Config:

@@ -44,6 +44,11 @@ def warning(path: str, line: int, message: str) -> Diagnostic:
     return Diagnostic(path, line, message, Severity.WARNING)
 
 
+def clip(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters: a message must never echo a huge value."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool = False) -> bool:
     """True when a build must fail: any error, or any warning under ``--strict``."""
     return any(d.severity is Severity.ERROR or strict for d in diagnostics)

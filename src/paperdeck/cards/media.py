@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
 from paperdeck.cards.render import is_image, split_link
+from paperdeck.diagnostics import clip
 
 _WIKI_EMBED_RE = re.compile(r"!\[\[([^\]\n]+?)\]\]")
 _MD_IMAGE_RE = re.compile(r"!\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -30,6 +31,11 @@ class Embed:
     line_offset: int
     markdown_style: bool
     """``![alt](path)``: the path is relative to the note's folder and URL-encoded."""
+
+    @property
+    def shown(self) -> str:
+        """The target quoted for a message, cut short if it is long."""
+        return clip(repr(self.target))
 
 
 def find_embeds(markdown: str) -> list[Embed]:
@@ -79,7 +85,7 @@ class VaultIndex:
         if target in self.generated:
             return self.generated[target]
         if target.startswith(("/", "\\", "~")) or re.match(r"^[a-zA-Z]:[\\/]", target):
-            raise OutsideVault(f"embed {embed.target!r} is an absolute path outside the vault")
+            raise OutsideVault(f"embed {embed.shown} is an absolute path outside the vault")
         # Obsidian reads a path relative to the note's folder or to the vault root.
         inside = [
             normal
@@ -87,7 +93,7 @@ class VaultIndex:
             if normal is not None
         ]
         if not inside:
-            raise OutsideVault(f"embed {embed.target!r} points outside the notes folder")
+            raise OutsideVault(f"embed {embed.shown} points outside the notes folder")
         for normal in inside:
             if hit := self._by_path.get(normal.as_posix().casefold()):
                 return self._checked(hit, embed)
@@ -106,7 +112,7 @@ class VaultIndex:
             real = path.resolve()
             inside = self._inside[rel] = real == self._real_root or self._real_root in real.parents
         if not inside:
-            raise OutsideVault(f"embed {embed.target!r} is a link that leaves the notes folder")
+            raise OutsideVault(f"embed {embed.shown} is a link that leaves the notes folder")
         return path
 
 

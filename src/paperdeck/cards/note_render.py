@@ -24,6 +24,7 @@ from paperdeck.notes.cloze import highlights_to_clozes
 from paperdeck.notes.model import Card, Note
 from paperdeck.notes.tags import anki_tag, unique
 from paperdeck.notes.vault import SourceNote
+from paperdeck.readfile import NotRegularFile, check_regular, read_regular_file
 
 
 @dataclass
@@ -33,13 +34,16 @@ class MediaNames:
     known: dict[str, tuple[int, int, str]] = field(default_factory=dict)
 
     def name(self, path: Path) -> str:
-        """``stem-<content hash>.ext`` for the file as it is now; raises OSError if unreadable."""
+        """``stem-<content hash>.ext`` for the file as it is now; raises OSError if unreadable
+        (:class:`NotRegularFile` for a FIFO or device, which is never opened to block)."""
         stat = path.stat()
+        check_regular(stat, path)
         key = os.path.abspath(path)
         cached = self.known.get(key)
         if cached is not None and cached[:2] == (stat.st_size, stat.st_mtime_ns):
             return cached[2]
-        name = media_name(path, path.read_bytes())
+        data, stat = read_regular_file(path)
+        name = media_name(path, data)
         self.known[key] = (stat.st_size, stat.st_mtime_ns, name)
         return name
 
@@ -63,7 +67,8 @@ class RenderContext:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def embed_state(self, embed: Embed, note_rel: PurePosixPath) -> str:
-        """How an embed resolves now: ``missing``, ``outside: why``, or ``path -> media name``."""
+        """How an embed resolves now: ``missing``, ``outside: why``, ``not regular: what``,
+        ``unreadable: why``, or ``path -> media name``."""
         try:
             path = self.index.resolve(embed, note_rel)
         except OutsideVault as exc:
@@ -72,6 +77,8 @@ class RenderContext:
             return "missing"
         try:
             return f"{path} -> {self.media_names.name(path)}"
+        except NotRegularFile as exc:
+            return f"not regular: {exc.strerror}"
         except OSError as exc:
             return f"unreadable: {exc.strerror or exc}"
 
@@ -177,7 +184,10 @@ def _render_field(
         if state.startswith("outside: "):
             out.diagnostics.append(error(shown, line, state.removeprefix("outside: ")))
         elif state == "missing":
-            out.diagnostics.append(warning(shown, line, f"missing image {embed.target!r}"))
+            out.diagnostics.append(warning(shown, line, f"missing image {embed.shown}"))
+        elif state.startswith("not regular: "):  # a FIFO or device: as good as missing
+            why = state.removeprefix("not regular: ")
+            out.diagnostics.append(warning(shown, line, f"cannot use image {embed.shown}: {why}"))
         elif state.startswith("unreadable: "):
             path = context.index.resolve(embed, source.rel)
             if path is not None and path in context.index.generated.values():
@@ -185,7 +195,7 @@ def _render_field(
             else:
                 why = state.removeprefix("unreadable: ")
                 out.diagnostics.append(
-                    error(shown, line, f"cannot read image {embed.target!r}: {why}")
+                    error(shown, line, f"cannot read image {embed.shown}: {why}")
                 )
         else:
             path_text, _, name = state.rpartition(" -> ")

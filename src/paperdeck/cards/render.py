@@ -25,7 +25,7 @@ from paperdeck.notes.cloze import space_double_braces
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".avif")
 _COMMENT_RE = re.compile(r"%%.*?%%", re.DOTALL)
-_SIZE_RE = re.compile(r"^(\d+)(?:x(\d+))?$")
+_SIZE_RE = re.compile(r"^([0-9]+)(?:x([0-9]+))?$")
 
 
 def is_image(target: str) -> bool:

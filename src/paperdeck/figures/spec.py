@@ -17,19 +17,24 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import yaml
 
-from paperdeck.diagnostics import Diagnostic, error
+from paperdeck import yamlsafe
+from paperdeck.diagnostics import Diagnostic, clip, error
 from paperdeck.notes.model import Note
 
 FENCE_INFO = "paperdeck-figure"
 # Beyond these the densities under- or overflow and a panel shows nothing readable.
 MAX_TAU = 1000.0
 MAX_PI_RATIO = 1e12
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.png$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.png")
+# ``0.5``, ``1e-3`` or ``a/b`` of two such; float() reads each part, so ``1e99999999`` is
+# inf at once (Fraction would build 10**99999999), and the length cap bounds the rest.
+_DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_NUMBER_RE = re.compile(rf"\s*({_DECIMAL})\s*(?:/\s*({_DECIMAL})\s*)?")
+_MAX_NUMBER_TEXT = 40
 
 
 class SpecError(ValueError):
@@ -51,17 +56,37 @@ class FigureSpec:
 # --- parameter checkers: raw YAML value in, clean value out ------------------------------
 
 
+def _shown(value: Any) -> str:
+    return clip(repr(value))
+
+
 def _number(value: Any) -> float:
-    if isinstance(value, bool):
-        raise SpecError(f"expected a number, got {value!r}")
     if isinstance(value, str):
+        number = _parse_number(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         try:
-            value = float(Fraction(value.strip()))
-        except (ValueError, ZeroDivisionError):
-            raise SpecError(f"expected a number, got {value!r}") from None
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        raise SpecError(f"expected a finite number, got {value!r}")
-    return float(value)
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+    else:
+        raise SpecError(f"expected a number, got {_shown(value)}")
+    if not math.isfinite(number):
+        raise SpecError(f"expected a finite number, got {_shown(value)}")
+    return number
+
+
+def _parse_number(text: str) -> float:
+    """A number YAML left as text (``1/2``, ``1e-3``); inf when out of range, never slow."""
+    m = _NUMBER_RE.fullmatch(text) if len(text) <= _MAX_NUMBER_TEXT else None
+    if m is None:
+        raise SpecError(f"expected a number, got {_shown(text)}")
+    numerator = float(m.group(1))
+    if m.group(2) is None:
+        return numerator
+    denominator = float(m.group(2))
+    if denominator == 0:
+        raise SpecError(f"division by zero in {_shown(text)}")
+    return numerator / denominator
 
 
 def _numbers(value: Any) -> list[float]:
@@ -77,7 +102,7 @@ def probabilities(
     def check(value: Any) -> tuple[float, ...]:
         pi = _numbers(value)
         if any(p <= 0 for p in pi):
-            raise SpecError(f"probabilities must be positive, got {pi}")
+            raise SpecError(f"probabilities must be positive, got {_shown(pi)}")
         if max(pi) / min(pi) > MAX_PI_RATIO:
             raise SpecError(f"the largest probability is over {MAX_PI_RATIO:g} times the smallest")
         if not count(len(pi)):
@@ -110,7 +135,7 @@ def integer(low: int, high: int) -> Callable[[Any], int]:
 
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise SpecError(f"expected an integer from {low} to {high}, got {value!r}")
+            raise SpecError(f"expected an integer from {low} to {high}, got {_shown(value)}")
         return value
 
     return check
@@ -194,20 +219,28 @@ def parse_spec(
     """Check one spec block; the content starts on the line after ``fence_line``."""
     first = fence_line + 1
     try:
-        root = yaml.compose(content)
+        root = yamlsafe.compose(content)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        line = first + mark.line if mark is not None else fence_line
-        problem = getattr(exc, "problem", None) or "not valid YAML"
+        offset, problem = yamlsafe.describe(exc)
+        line = first + offset if offset is not None else fence_line
         return None, [error(path, line, f"invalid figure spec: {problem}")]
     if not isinstance(root, yaml.MappingNode):
         return None, [error(path, fence_line, "figure spec must be a mapping of keys")]
     raw: dict[str, tuple[Any, int]] = {}
+    problems: list[Diagnostic] = []
     for key_node, value_node in root.value:
-        raw[str(key_node.value)] = (
-            yaml.safe_load(yaml.serialize(value_node)),
-            first + key_node.start_mark.line,
-        )
+        line = first + key_node.start_mark.line
+        if not isinstance(key_node, yaml.ScalarNode):
+            problems.append(error(path, line, "figure spec keys must be plain names"))
+            continue
+        try:
+            raw[str(key_node.value)] = (yamlsafe.construct(value_node), line)
+        except yaml.YAMLError as exc:
+            offset, problem = yamlsafe.describe(exc)
+            at = first + offset if offset is not None else line
+            problems.append(error(path, at, f"invalid figure spec: {problem}"))
+    if problems:
+        return None, problems
     return _check(raw, path=path, fence_line=fence_line)
 
 
@@ -216,16 +249,14 @@ def _check(
 ) -> tuple[FigureSpec | None, list[Diagnostic]]:
     problems: list[Diagnostic] = []
     name, name_line = raw.get("name", (None, fence_line))
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        problems.append(
-            error(
-                path, name_line, f"figure 'name' must be a file name ending in .png, got {name!r}"
-            )
-        )
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        message = f"figure 'name' must be a file name ending in .png, got {_shown(name)}"
+        problems.append(error(path, name_line, message))
     kind, kind_line = raw.get("kind", (None, fence_line))
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         known = ", ".join(sorted(KINDS))
-        problems.append(error(path, kind_line, f"unknown figure kind {kind!r}; known: {known}"))
+        message = f"unknown figure kind {_shown(kind)}; known: {known}"
+        problems.append(error(path, kind_line, message))
         return None, problems
     params = KINDS[kind]
     values: dict[str, Any] = {p.keyword: p.default for p in params.values()}
@@ -235,7 +266,7 @@ def _check(
         if key not in params:
             known = ", ".join(["name", "kind", *params])
             problems.append(
-                error(path, line, f"unknown parameter {key!r} for {kind}; known: {known}")
+                error(path, line, f"unknown parameter {_shown(key)} for {kind}; known: {known}")
             )
             continue
         try:
@@ -245,7 +276,7 @@ def _check(
     if problems:
         return None, problems
     assert isinstance(name, str)
-    return FigureSpec(name, str(kind), values, path, fence_line), []
+    return FigureSpec(name, kind, values, path, fence_line), []
 
 
 def duplicate_name_errors(specs: Sequence[FigureSpec]) -> list[Diagnostic]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 _MATH_OR_CODE_RE = re.compile(r"\$\$.*?\$\$|\$(?=\S)(?:\\.|[^$\\])*?(?<=\S)\$|(`+).*?\1", re.DOTALL)
-_OPEN_RE = re.compile(r"\{\{c(\d+)::")
+_OPEN_RE = re.compile(r"\{\{c([0-9]+)::")  # ASCII digits, as Anki reads them
 _HIGHLIGHT_RE = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
 
 

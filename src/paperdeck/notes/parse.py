@@ -22,9 +22,11 @@ from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from paperdeck.diagnostics import Diagnostic, error, warning
+from paperdeck import yamlsafe
+from paperdeck.diagnostics import Diagnostic, clip, error, warning
 from paperdeck.notes.cloze import cloze_problems, has_cloze, has_highlight
 from paperdeck.notes.model import Card, FencedBlock, Note, NoteMeta
 from paperdeck.notes.tags import find_tags, split_tag_list, unique
@@ -32,7 +34,8 @@ from paperdeck.notes.tags import find_tags, split_tag_list, unique
 LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 Q_RE = re.compile(r"^Q:(?:[ \t]|$)")
 A_RE = re.compile(r"^A:(?:[ \t]|$)")
-ID_RE = re.compile(r"^\s*<!--\s*ID:\s*(\d{1,19})\s*-->\s*$")
+# ASCII digits only: ``\d`` would also take Arabic-Indic and other digits.
+ID_RE = re.compile(r"^\s*<!--\s*ID:\s*([0-9]{1,19})\s*-->\s*$")
 ID_LIKE_RE = re.compile(r"^\s*<!--\s*ID\b", re.IGNORECASE)
 HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 HEADER_RE = re.compile(r"^(title|authors?|tags|year|link|deck)[ \t]*:[ \t]*(.*?)[ \t]*$", re.I)
@@ -65,6 +68,8 @@ class _Scan:
     lines: list[str]
     highlight_cloze: bool = False
     excluded: set[int] = field(default_factory=set)
+    open_fence: int | None = None
+    """A fence that is never closed and so runs to the end of the note: its first line."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     target_deck: str | None = None
     file_tags: list[str] = field(default_factory=list)
@@ -113,11 +118,10 @@ def _read_front_matter(scan: _Scan) -> tuple[NoteMeta, int]:
         return NoteMeta(), len(lines)
     source = "".join(lines[1:end])
     try:
-        data = yaml.safe_load(source)
+        data = yamlsafe.load(source)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        line = 2 + mark.line if mark is not None else 1
-        problem = getattr(exc, "problem", None) or "not valid YAML"
+        offset, problem = yamlsafe.describe(exc)
+        line = 2 + offset if offset is not None else 1
         scan.diagnostics.append(error(scan.path, line, f"invalid front matter: {problem}"))
         return NoteMeta(), end + 1
     if data is None:
@@ -206,7 +210,18 @@ def _mark_code_and_math(scan: _Scan, start: int) -> list[FencedBlock]:
         scan.excluded.update(range(first, last))
         if token.type == "fence":
             fences.append(FencedBlock(token.info.strip(), token.content, first + 1))
+            if last >= len(scan.lines) and not _fence_closed(token):
+                scan.open_fence = first
     return fences
+
+
+def _fence_closed(token: Token) -> bool:
+    """markdown-it maps a fence over its opening line, its content and its closing line, if any."""
+    assert token.map is not None
+    first, last = token.map
+    content = token.content
+    content_lines = content.count("\n") + (1 if content and not content.endswith("\n") else 0)
+    return last - first - 1 > content_lines
 
 
 def _check_display_math(scan: _Scan, start: int) -> None:
@@ -251,7 +266,7 @@ def _read_cards(scan: _Scan, start: int) -> list[Card]:
             scan.diagnostics.append(error(scan.path, i + 1, "ID comment with no card above it"))
             i += 1
         elif ID_LIKE_RE.match(text):
-            scan.diagnostics.append(error(scan.path, i + 1, f"malformed card ID: {text.strip()}"))
+            _malformed_id(scan, i)
             i += 1
         elif A_RE.match(text):
             scan.diagnostics.append(error(scan.path, i + 1, "'A:' with no 'Q:' above it"))
@@ -304,8 +319,7 @@ def _read_paragraph(scan: _Scan, first: int) -> tuple[Card | None, int]:
             card_id, id_line = _parse_id(scan, after)
             after += 1
         elif ID_LIKE_RE.match(scan.text(after)):
-            message = f"malformed card ID: {scan.text(after).strip()}"
-            scan.diagnostics.append(error(scan.path, after + 1, message))
+            _malformed_id(scan, after)
             after += 1
     card = Card(
         question=text.rstrip(),
@@ -366,7 +380,7 @@ def _read_block(scan: _Scan, start: int) -> tuple[Card | None, int]:
             card_id, id_line = _parse_id(scan, k)
             continue
         if k not in scan.excluded and ID_LIKE_RE.match(text):
-            scan.diagnostics.append(error(scan.path, k + 1, f"malformed card ID: {text.strip()}"))
+            _malformed_id(scan, k)
             continue
         m = BLOCK_FIELD_RE.match(text) if k not in scan.excluded else None
         if m is not None:
@@ -429,13 +443,16 @@ def _read_card(scan: _Scan, q: int) -> tuple[Card | None, int]:
     while j < n:
         text = scan.text(j)
         if j in scan.excluded:
+            if j == scan.open_fence:  # the card and any ID after it would end inside the code
+                message = "code fence in a card is never closed (it runs to the end of the note)"
+                scan.diagnostics.append(error(scan.path, j + 1, message))
             end = j
         elif ID_RE.match(text):
             card_id, id_line = _parse_id(scan, j)
             j += 1
             break
         elif ID_LIKE_RE.match(text):
-            scan.diagnostics.append(error(scan.path, j + 1, f"malformed card ID: {text.strip()}"))
+            _malformed_id(scan, j)
             j += 1
             break
         elif _is_boundary(scan, j) or (scan.is_blank(j) and not _id_follows(scan, j)):
@@ -495,6 +512,12 @@ def _parse_id(scan: _Scan, i: int) -> tuple[int | None, int]:
         scan.diagnostics.append(error(scan.path, i + 1, f"card ID out of range: {value}"))
         return None, i + 1
     return value, i + 1
+
+
+def _malformed_id(scan: _Scan, i: int) -> None:
+    """An ID comment that is no valid ID (letters, non-ASCII digits): an error at its line."""
+    message = f"malformed card ID: {clip(scan.text(i).strip())}"
+    scan.diagnostics.append(error(scan.path, i + 1, message))
 
 
 def _field(scan: _Scan, first: int, last: int, *, prefix_len: int) -> str:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from paperdeck.diagnostics import Diagnostic, error
 from paperdeck.notes.model import Note
 from paperdeck.notes.parse import parse_note
+from paperdeck.readfile import file_kind, read_regular_file
+
+NOTE_SUFFIX = ".md"
 
 
 @dataclass(frozen=True)
@@ -58,16 +62,55 @@ def is_ignored(rel: PurePosixPath, patterns: tuple[str, ...]) -> bool:
 
 
 def list_vault_files(vault: Path, ignore: tuple[str, ...]) -> list[PurePosixPath]:
-    """Every file in the vault (not only notes: embeds resolve against these), sorted."""
+    """Every file in the vault (not only notes: embeds resolve against these), sorted.
+
+    Folders that cannot be read are skipped silently; :func:`scan_vault` reports them.
+    """
+    return sorted(_walk(vault, ignore, lambda exc: None))
+
+
+def scan_vault(
+    vault: Path, ignore: tuple[str, ...]
+) -> tuple[list[PurePosixPath], list[Diagnostic]]:
+    """:func:`list_vault_files`, with an error for each folder that cannot be read and for
+    each note that is not a regular file (a FIFO would hang the read); such notes are left
+    out. Other special files stay listed: an embed of one is refused when it is read."""
+    problems: list[Diagnostic] = []
+
+    def unreadable(exc: OSError) -> None:
+        folder = Path(exc.filename) if exc.filename else vault
+        why = exc.strerror or str(exc)
+        problems.append(error(display_path(folder), 0, f"cannot read folder: {why}"))
+
     found: list[PurePosixPath] = []
-    for root, dirs, files in os.walk(vault):
+    for rel in _walk(vault, ignore, unreadable):
+        if rel.suffix.lower() == NOTE_SUFFIX and (kind := _special_kind(vault / rel)):
+            message = f"cannot read: not a regular file ({kind})"
+            problems.append(error(display_path(vault / rel), 0, message))
+        else:
+            found.append(rel)
+    return sorted(found), problems
+
+
+def _walk(
+    vault: Path, ignore: tuple[str, ...], onerror: Callable[[OSError], None]
+) -> Iterator[PurePosixPath]:
+    for root, dirs, files in os.walk(vault, onerror=onerror):
         rel_root = PurePosixPath(Path(root).relative_to(vault).as_posix())
         dirs[:] = sorted(d for d in dirs if not is_ignored(rel_root / d / "x", ignore))
         for name in files:
             rel = rel_root / name if str(rel_root) != "." else PurePosixPath(name)
             if not is_ignored(rel, ignore):
-                found.append(rel)
-    return sorted(found)
+                yield rel
+
+
+def _special_kind(path: Path) -> str | None:
+    """What a FIFO, socket or device is; ``None`` for a regular file or a dangling link."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # reading it will say why
+    return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def decode_note(data: bytes, shown: str) -> tuple[str | None, Diagnostic | None]:
@@ -99,14 +142,17 @@ def parser(*, highlight_cloze: bool = False) -> Parser:
 def load_note(
     vault: Path, rel: PurePosixPath, *, parse: Parser | None = None
 ) -> tuple[SourceNote | None, list[Diagnostic]]:
-    """Read and parse one note; unreadable or undecodable files give a diagnostic."""
+    """Read and parse one note; unreadable or undecodable files give a diagnostic.
+
+    Only a regular file is read: a FIFO named ``x.md`` would block the build forever.
+    """
     path = vault / rel
     shown = display_path(path)
     try:
-        data = path.read_bytes()
-        mtime = path.stat().st_mtime
+        data, status = read_regular_file(path)
     except OSError as exc:
         return None, [error(shown, 0, f"cannot read: {exc.strerror or exc}")]
+    mtime = status.st_mtime
     text, problem = decode_note(data, shown)
     if text is None:
         return None, [problem] if problem else []
