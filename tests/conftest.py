@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import shutil
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -67,3 +71,24 @@ def import_apkg(col: object, apkg: Path, *, update: str = "if-newer") -> object:
         ),
     )
     return col.import_anki_package(request).log  # type: ignore[attr-defined]
+
+
+class Lines:
+    """A child process's output lines, read in a thread so that waiting can time out."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.queue: queue.Queue[str] = queue.Queue()
+        assert proc.stdout is not None
+        stream = proc.stdout
+        threading.Thread(target=lambda: [self.queue.put(x) for x in stream], daemon=True).start()
+
+    def wait_for(self, needle: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if needle in line:
+                return line
+        raise AssertionError(f"no line with {needle!r} within {timeout} s")

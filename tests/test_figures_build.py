@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from paperdeck.cli import main
 
-from conftest import import_apkg
+from conftest import Lines, import_apkg
 
 NOTE_NAME = "Categorical reparameterization with gumbel-softmax.md"
 SIMPLEX = Path("figures/gumbel-softmax-simplex.png")
@@ -123,27 +120,6 @@ def test_seed_deck_carries_the_figure_into_anki(vault: Path, collection: Any) ->
     assert list(collection.media.check().missing) == []
     for nid in collection.find_notes(""):
         assert "paperdeck-figure" not in collection.get_note(nid)["Answer"]
-
-
-class Lines:
-    """A child process's output lines, read in a thread so that waiting can time out."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.queue: queue.Queue[str] = queue.Queue()
-        assert proc.stdout is not None
-        stream = proc.stdout
-        threading.Thread(target=lambda: [self.queue.put(x) for x in stream], daemon=True).start()
-
-    def wait_for(self, needle: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.queue.get(timeout=left)
-            except queue.Empty:
-                break
-            if needle in line:
-                return line
-        raise AssertionError(f"no line with {needle!r} within {timeout} s")
 
 
 def test_watch_rebuilds_on_save_and_survives_invalid_notes(vault: Path) -> None:

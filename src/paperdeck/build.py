@@ -37,12 +37,13 @@ from paperdeck.notes.model import Note
 from paperdeck.notes.parse import card_ids
 from paperdeck.notes.state import CardState
 from paperdeck.notes.vault import (
+    NOTE_SUFFIX,
     Parser,
     SourceNote,
     display_path,
-    list_vault_files,
     load_note,
     parser,
+    scan_vault,
 )
 
 _PROGRESS_EVERY = 100
@@ -79,13 +80,13 @@ def read_vault(
     left in the vault are deleted.
     """
     ignore = (*config.ignore, *config.extra_ignore)
-    files = list_vault_files(root, ignore)
+    files, scanned = scan_vault(root, ignore)
     if remove_temps:
         files = [rel for rel in files if not remove_if_stale_temp(root / rel)]
-    vault = Vault(root, files, [])
+    vault = Vault(root, files, [], scanned)
     flag = config.highlight_cloze
     parse = cache.parser(highlight_cloze=flag) if cache else parser(highlight_cloze=flag)
-    notes = [rel for rel in files if rel.suffix.lower() == ".md"]
+    notes = [rel for rel in files if rel.suffix.lower() == NOTE_SUFFIX]
     for done, rel in enumerate(notes):
         if progress is not None and done % _PROGRESS_EVERY == 0:
             progress("Reading notes", done, len(notes), rel.as_posix())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from paperdeck.diagnostics import PaperdeckError
-from paperdeck.readfile import read_regular_file
+from paperdeck.fileio import read_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,4 +1,5 @@
-"""Safe file replacement: a note or a deck is either the old file or the complete new one.
+"""Safe file I/O: a note or a deck is either the old file or the complete new one, and
+only regular files are ever read (a FIFO, socket or device in a vault must not hang us).
 
 Every temporary file paperdeck makes is named ``.<target>.paperdeck-<random>.tmp`` next to
 its target, so that the next run can find and remove what a killed run left behind without
@@ -8,6 +9,7 @@ touching anyone else's files.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -146,7 +148,45 @@ def check_output_path(path: Path) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise OutputPathError(f"{path} is a folder; give the path of the .apkg file to write")
     if not stat.S_ISREG(info.st_mode):
-        raise OutputPathError(f"{path} is not a regular file (a device, FIFO or socket)")
+        raise OutputPathError(f"{path} is not a regular file but {file_kind(info.st_mode)}")
+
+
+# -- reading only regular files ------------------------------------------------------------
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+class NotRegularFile(OSError):
+    """A path that is something other than a regular file (its ``strerror`` says what)."""
+
+
+def file_kind(mode: int) -> str:
+    """``a FIFO``, ``a folder``, ...: what a non-regular file is, for messages."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def check_regular(status: os.stat_result, path: Path) -> None:
+    """Raise :class:`NotRegularFile` unless ``status`` is a regular file's."""
+    if not stat.S_ISREG(status.st_mode):
+        kind = file_kind(status.st_mode)
+        raise NotRegularFile(errno.EINVAL, f"not a regular file ({kind})", str(path))
+
+
+def read_regular_file(path: Path) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file and its status; raises OSError (:class:`NotRegularFile`)."""
+    check_regular(os.stat(path), path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    with open(fd, "rb") as handle:
+        status = os.fstat(fd)
+        check_regular(status, path)
+        return handle.read(), status
 
 
 def _umask() -> int:

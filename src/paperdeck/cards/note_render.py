@@ -20,11 +20,11 @@ from paperdeck.cards.media import Embed, OutsideVault, VaultIndex, find_embeds, 
 from paperdeck.cards.render import render_field
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, warning
+from paperdeck.fileio import NotRegularFile, check_regular, read_regular_file
 from paperdeck.notes.cloze import highlights_to_clozes
 from paperdeck.notes.model import Card, Note
 from paperdeck.notes.tags import anki_tag, unique
 from paperdeck.notes.vault import SourceNote
-from paperdeck.readfile import NotRegularFile, check_regular, read_regular_file
 
 
 @dataclass

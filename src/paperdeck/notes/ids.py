@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from paperdeck.diagnostics import Diagnostic
+from paperdeck.diagnostics import Diagnostic, has_errors
 from paperdeck.notes.model import Note
 from paperdeck.notes.parse import split_lines
 
@@ -65,12 +65,13 @@ def insert_ids_checked(
     ids_after_line: Mapping[int, int],
     reparse: Callable[[str], tuple[Note, list[Diagnostic]]],
 ) -> tuple[str, Note] | None:
-    """:func:`insert_ids`, then prove it: the new text must parse without problems to the
+    """:func:`insert_ids`, then prove it: the new text must parse without errors to the
     same cards, each with its old or newly assigned ID. ``None`` when it does not, so the
-    caller leaves the note alone."""
+    caller leaves the note alone. (Warnings, such as an empty question, the note had
+    before too; they do not make the rewrite unsafe.)"""
     new_text = insert_ids(text, ids_after_line)
     new_note, problems = reparse(new_text)
     expected = [c.card_id or ids_after_line.get(c.end_line) for c in note.cards]
-    if problems or [c.card_id for c in new_note.cards] != expected:
+    if has_errors(problems) or [c.card_id for c in new_note.cards] != expected:
         return None
     return new_text, new_note

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paperdeck.fileio import atomic_write_bytes, remove_stale_temps
+from paperdeck.fileio import atomic_write_bytes, read_regular_file, remove_stale_temps
 from paperdeck.notes.lock import ensure_state_dir, state_dir
 
 STATE_NAME = "state.tsv"
@@ -60,10 +60,10 @@ class CardState:
     def load(cls, vault: Path) -> CardState:
         """The vault's state, or an empty one if there is none or it cannot be read."""
         try:
-            text = (state_dir(vault) / STATE_NAME).read_text(encoding="utf-8", errors="replace")
+            data, _ = read_regular_file(state_dir(vault) / STATE_NAME)
         except OSError:
             return cls()
-        return parse_state(text)
+        return parse_state(data.decode("utf-8", errors="replace"))
 
     def record(self, card_id: int, digest: str, mod: int) -> None:
         """Remember what was built for a card."""

@@ -5,15 +5,14 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from paperdeck.diagnostics import Diagnostic, error
+from paperdeck.fileio import read_regular_file
 from paperdeck.notes.model import Note
 from paperdeck.notes.parse import parse_note
-from paperdeck.readfile import file_kind, read_regular_file
 
 NOTE_SUFFIX = ".md"
 
@@ -61,20 +60,12 @@ def is_ignored(rel: PurePosixPath, patterns: tuple[str, ...]) -> bool:
     return False
 
 
-def list_vault_files(vault: Path, ignore: tuple[str, ...]) -> list[PurePosixPath]:
-    """Every file in the vault (not only notes: embeds resolve against these), sorted.
-
-    Folders that cannot be read are skipped silently; :func:`scan_vault` reports them.
-    """
-    return sorted(_walk(vault, ignore, lambda exc: None))
-
-
 def scan_vault(
     vault: Path, ignore: tuple[str, ...]
 ) -> tuple[list[PurePosixPath], list[Diagnostic]]:
-    """:func:`list_vault_files`, with an error for each folder that cannot be read and for
-    each note that is not a regular file (a FIFO would hang the read); such notes are left
-    out. Other special files stay listed: an embed of one is refused when it is read."""
+    """Every file in the vault (not only notes: embeds resolve against these), sorted, and
+    an error for each folder that cannot be read (never skipped silently). A note that is
+    not a regular file is reported when it is read (:func:`load_note`)."""
     problems: list[Diagnostic] = []
 
     def unreadable(exc: OSError) -> None:
@@ -82,14 +73,7 @@ def scan_vault(
         why = exc.strerror or str(exc)
         problems.append(error(display_path(folder), 0, f"cannot read folder: {why}"))
 
-    found: list[PurePosixPath] = []
-    for rel in _walk(vault, ignore, unreadable):
-        if rel.suffix.lower() == NOTE_SUFFIX and (kind := _special_kind(vault / rel)):
-            message = f"cannot read: not a regular file ({kind})"
-            problems.append(error(display_path(vault / rel), 0, message))
-        else:
-            found.append(rel)
-    return sorted(found), problems
+    return sorted(_walk(vault, ignore, unreadable)), problems
 
 
 def _walk(
@@ -102,15 +86,6 @@ def _walk(
             rel = rel_root / name if str(rel_root) != "." else PurePosixPath(name)
             if not is_ignored(rel, ignore):
                 yield rel
-
-
-def _special_kind(path: Path) -> str | None:
-    """What a FIFO, socket or device is; ``None`` for a regular file or a dangling link."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None  # reading it will say why
-    return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def decode_note(data: bytes, shown: str) -> tuple[str | None, Diagnostic | None]:
