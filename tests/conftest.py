@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -78,9 +80,17 @@ class Lines:
 
     def __init__(self, proc: subprocess.Popen[str]) -> None:
         self.queue: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
         assert proc.stdout is not None
         stream = proc.stdout
-        threading.Thread(target=lambda: [self.queue.put(x) for x in stream], daemon=True).start()
+
+        def read() -> None:
+            for line in stream:
+                self.seen.append(line)
+                self.queue.put(line)
+
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
 
     def wait_for(self, needle: str, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
@@ -92,3 +102,37 @@ class Lines:
             if needle in line:
                 return line
         raise AssertionError(f"no line with {needle!r} within {timeout} s")
+
+    def all_output(self, proc: subprocess.Popen[str], timeout: float = 60) -> str:
+        """Everything the process printed, once it has exited."""
+        proc.wait(timeout=timeout)
+        self.reader.join(timeout=timeout)
+        return "".join(self.seen)
+
+
+_HOLD_LOCK = """
+import sys
+from pathlib import Path
+from paperdeck.notes.lock import vault_lock
+with vault_lock(Path(sys.argv[1]), command="test holder"):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def lock_held_by_another_process(notes: Path) -> Iterator[None]:
+    """A separate process holds the vault's lock for the ``with`` block, then lets it go."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(notes)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Lines
+from conftest import Lines, lock_held_by_another_process
 
 ID_LINE_RE = re.compile(rb"<!--ID: ([0-9]+)-->\n")
 KILLS = 30
@@ -92,17 +92,22 @@ def temp_files(root: Path) -> list[Path]:
 def kill_at_random_moments(
     start: Callable[[], subprocess.Popen[bytes]],
     reset: Callable[[], None],
+    grow: Callable[[], None],
     check_after_kill: Callable[[], None],
     check_after_rerun: Callable[[], None],
     seed: int,
 ) -> int:
-    """Time one full run, then ``KILLS`` times: reset, start, SIGKILL at a random moment
-    within that time, check, run again to the end, check. Returns the kills that landed."""
-    reset()
-    began = time.monotonic()
-    finish(start())
-    duration = time.monotonic() - began
-    assert duration > 1.0, f"the vault must take over a second to be a fair test: {duration}"
+    """Time one full run (growing the vault until it takes over a second), then ``KILLS``
+    times: reset, start, SIGKILL at a random moment within that time, check, run again to
+    the end, check. Returns how many kills landed on a running process."""
+    duration = 0.0
+    while duration <= 1.0:
+        if duration:
+            grow()
+        reset()
+        began = time.monotonic()
+        finish(start())
+        duration = time.monotonic() - began
     rng = random.Random(seed)
     landed = 0
     for _ in range(KILLS):
@@ -118,30 +123,55 @@ def kill_at_random_moments(
     return landed
 
 
+class GrowingVault:
+    """A pristine vault of ID-less notes that can be made larger; the originals by name."""
+
+    def __init__(self, folder: Path, notes: int, cards: int) -> None:
+        self.folder, self.cards = folder, cards
+        self.originals = make_vault(folder, notes, cards)
+
+    def grow(self) -> None:
+        """Half as many notes again."""
+        extra = make_vault(self.folder.with_name("extra"), len(self.originals) // 2, self.cards)
+        for name, data in extra.items():
+            new_name = f"x{len(self.originals)}-{name}"
+            (self.folder / new_name).write_bytes(data)
+            self.originals[new_name] = data
+        shutil.rmtree(self.folder.with_name("extra"))
+
+    def ids(self, notes: Path) -> list[int]:
+        """Every note of the copy at ``notes`` has all its IDs; returns them all."""
+        return vault_ids(notes, self.originals, self.cards)
+
+
 def test_sigkill_during_build_never_tears_a_note_or_leaves_temp_files(tmp_path: Path) -> None:
-    pristine = tmp_path / "pristine"
-    originals = make_vault(pristine, 600, 5)
+    pristine = GrowingVault(tmp_path / "pristine", 500, 5)
     work = tmp_path / "work"
     notes, deck = work / "notes", work / "cards" / "notes.apkg"
 
     def reset() -> None:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
-        shutil.copytree(pristine, notes)
+        shutil.copytree(pristine.folder, notes)
 
     def after_kill() -> None:
-        assert_original_or_with_ids(notes, originals, 5)
+        assert_original_or_with_ids(notes, pristine.originals, 5)
         if deck.exists():  # the deck is the old one or a complete new one, never half
             with zipfile.ZipFile(deck) as archive:
                 assert archive.testzip() is None
 
     def after_rerun() -> None:
-        ids = vault_ids(notes, originals, 5)
-        assert len(set(ids)) == len(ids) == 600 * 5
+        ids = pristine.ids(notes)
+        assert len(set(ids)) == len(ids) == len(pristine.originals) * 5
         assert temp_files(work) == []
 
     landed = kill_at_random_moments(
-        lambda: paperdeck("build", "notes", cwd=work), reset, after_kill, after_rerun, seed=1
+        lambda: paperdeck("build", "notes", cwd=work),
+        reset,
+        pristine.grow,
+        after_kill,
+        after_rerun,
+        seed=1,
     )
     assert landed >= KILLS // 2  # most kills hit a running build, not a finished one
 
@@ -174,8 +204,7 @@ def anki_note_ids(collection: Path) -> list[int]:
 def test_sigkill_during_sync_leaves_no_orphan_and_no_duplicate(
     tmp_path: Path, empty_collection: Path
 ) -> None:
-    pristine = tmp_path / "pristine"
-    originals = make_vault(pristine, 300, 5)
+    pristine = GrowingVault(tmp_path / "pristine", 400, 5)
     work = tmp_path / "work"
     notes, collection = work / "notes", work / "anki" / "collection.anki2"
 
@@ -183,24 +212,25 @@ def test_sigkill_during_sync_leaves_no_orphan_and_no_duplicate(
         shutil.rmtree(work, ignore_errors=True)
         collection.parent.mkdir(parents=True)
         shutil.copy(empty_collection, collection)
-        shutil.copytree(pristine, notes)
+        shutil.copytree(pristine.folder, notes)
 
     def in_vault() -> set[int]:
         return {int(i) for p in notes.glob("*.md") for i in ID_LINE_RE.findall(p.read_bytes())}
 
     def after_kill() -> None:
-        assert_original_or_with_ids(notes, originals, 5)
+        assert_original_or_with_ids(notes, pristine.originals, 5)
         assert set(anki_note_ids(collection)) <= in_vault()  # no Anki note the vault lacks
 
     def after_rerun() -> None:
-        ids = vault_ids(notes, originals, 5)
+        ids = pristine.ids(notes)
         assert sorted(anki_note_ids(collection)) == sorted(ids)  # one note per card
-        assert len(set(ids)) == 300 * 5
+        assert len(set(ids)) == len(pristine.originals) * 5
         assert temp_files(work) == []
 
     landed = kill_at_random_moments(
         lambda: paperdeck("sync", "notes", "--collection", str(collection), cwd=work),
         reset,
+        pristine.grow,
         after_kill,
         after_rerun,
         seed=2,
@@ -251,7 +281,7 @@ def test_an_editor_appending_while_watch_runs_loses_nothing(tmp_path: Path) -> N
             time.sleep(0.05)
     finally:
         watch.send_signal(signal.SIGINT)
-        out, _ = watch.communicate(timeout=60)
+        out = lines.all_output(watch)
     assert watch.returncode == 0, out
     assert "Stopped." in out and "Traceback" not in out
     text = note.read_text(encoding="utf-8")
@@ -260,3 +290,35 @@ def test_an_editor_appending_while_watch_runs_loses_nothing(tmp_path: Path) -> N
         assert re.search(re.escape(edit) + r"<!--ID: [0-9]{13}-->\n", text), edit
     ids = re.findall(r"<!--ID: ([0-9]+)-->", text)
     assert len(ids) == len(set(ids)) == 42
+
+
+def test_ctrl_c_during_a_watch_rebuild_stops_cleanly_with_the_last_good_deck(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    make_vault(work / "notes", 3, 2)
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "paperdeck", "watch", "notes"],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = Lines(watch)
+    try:
+        lines.wait_for("Watching notes")
+        deck = (work / "cards" / "notes.apkg").read_bytes()
+        with lock_held_by_another_process(work / "notes"):
+            (work / "notes" / "p0001.md").write_text("Q: new card\nA: mid-rebuild\n")
+            lines.wait_for("in use by paperdeck test holder")  # the rebuild has begun
+            watch.send_signal(signal.SIGINT)
+            out = lines.all_output(watch)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    assert watch.returncode == 0, out
+    assert out.strip().endswith("Stopped.")
+    assert "Aborted" not in out and "Traceback" not in out
+    assert (work / "cards" / "notes.apkg").read_bytes() == deck
+    assert temp_files(work) == []

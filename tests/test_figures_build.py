@@ -148,6 +148,7 @@ def test_watch_rebuilds_on_save_and_survives_invalid_notes(vault: Path) -> None:
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        out = lines.all_output(proc)
     assert proc.returncode == 0, out
+    assert out.strip().endswith("Stopped.")
     assert "Traceback" not in out

@@ -22,7 +22,9 @@ import paperdeck.build
 from paperdeck.buildcache import CACHE_DIR, BuildCache
 from paperdeck.cli import main
 from paperdeck.fileio import replace_if_unchanged
-from paperdeck.notes.state import CardState, parse_state
+from paperdeck.notes.state import CardState, format_state, parse_state
+
+from conftest import lock_held_by_another_process
 
 ONE_CARD = b"Title: One\n\nQ: What is new?\nA: This card.\n"
 
@@ -222,41 +224,21 @@ def test_temp_files_of_a_killed_run_are_removed_and_no_others(plain: Path) -> No
 
 # -- the vault's lock ---------------------------------------------------------------------------
 
-HOLD_LOCK = """
-import sys
-from pathlib import Path
-from paperdeck.notes.lock import vault_lock
-with vault_lock(Path(sys.argv[1]), command="test holder"):
-    print("held", flush=True)
-    sys.stdin.read()
-"""
-
 
 def test_a_second_writer_waits_for_the_lock_and_says_who_has_it(plain: Path) -> None:
     (plain / "n.md").write_bytes(ONE_CARD)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(plain)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdin is not None
-    assert holder.stdout.readline() == "held\n"
-    waiting = subprocess.Popen(
-        [sys.executable, "-m", "paperdeck", "build", str(plain)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with lock_held_by_another_process(plain):
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "paperdeck", "build", str(plain)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert waiting.stderr is not None
         line = waiting.stderr.readline()  # printed only once the lock was found taken
         assert line.startswith(f"Waiting for {plain}: in use by paperdeck test holder (pid ")
         assert waiting.poll() is None  # still waiting: the holder has not let go
         assert (plain / "n.md").read_bytes() == ONE_CARD
-    finally:
-        holder.stdin.close()  # release
-        holder.wait(timeout=60)
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, out + err
     assert b"<!--ID: " in (plain / "n.md").read_bytes()
@@ -305,6 +287,8 @@ def test_a_merge_conflict_in_the_state_keeps_the_newest_of_each_card() -> None:
         "garbage line\n"
     )
     state = parse_state(text)
+    assert state.changed  # to be written back clean
+    assert not parse_state(format_state(state)).changed
     assert {k: (r.mod, r.digest) for k, r in state.cards.items()} == {
         1700000000001: (200, "cccccccccccccccc"),
         1700000000002: (300, "bbbbbbbbbbbbbbbb"),

@@ -385,7 +385,7 @@ def build(
                     )
                     for c in changed
                 )
-        if result.wrote_deck and write_ids:
+        if result.wrote_deck and write_ids and state.changed:
             problems += save_state(root, state)
         if cache is not None:
             problems += cache.save({s.rel.as_posix() for s in result.vault.sources})

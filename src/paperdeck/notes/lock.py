@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from paperdeck.fileio import remove_stale_temps
+
 STATE_DIR = ".paperdeck"
 """The vault's own folder: hidden, so Obsidian ignores it; git and file sync carry it."""
 LOCK_NAME = "lock"
@@ -47,7 +49,8 @@ def vault_lock(
     """Hold the vault's lock for the ``with`` block; yields whether a lock is held.
 
     If another process holds it, ``on_wait`` is told who (once) and this waits until it is
-    released. A vault where the lock file cannot be made (a read-only folder) is used
+    released. Once it is held, temporary files that a killed holder left in ``.paperdeck/``
+    are removed. A vault where the lock file cannot be made (a read-only folder) is used
     unlocked: nothing in it can be written then, by this process or another paperdeck.
     """
     try:
@@ -62,6 +65,7 @@ def vault_lock(
                 on_wait(_holder(handle) or "another paperdeck command")
             _wait_for_lock(handle)
         _write_holder(handle, command)
+        remove_stale_temps(path.parent)  # what a killed holder was writing here
         try:
             yield True
         finally:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paperdeck.fileio import atomic_write_bytes, read_regular_file, remove_stale_temps
+from paperdeck.fileio import atomic_write_bytes, read_regular_file
 from paperdeck.notes.lock import ensure_state_dir, state_dir
 
 STATE_NAME = "state.tsv"
@@ -55,6 +55,8 @@ class CardState:
     pending: set[int] = field(default_factory=set)
     forgotten: set[int] = field(default_factory=set)
     """IDs dropped on purpose (pruned): not brought back from the file when saving."""
+    changed: bool = False
+    """Whether a card record was added, changed or dropped since loading."""
 
     @classmethod
     def load(cls, vault: Path) -> CardState:
@@ -67,13 +69,16 @@ class CardState:
 
     def record(self, card_id: int, digest: str, mod: int) -> None:
         """Remember what was built for a card."""
-        self.cards[card_id] = CardRecord(mod, digest)
+        record = CardRecord(mod, digest)
+        if self.cards.get(card_id) != record:
+            self.cards[card_id] = record
+            self.changed = True
         self.forgotten.discard(card_id)
 
     def forget(self, card_ids: Iterable[int]) -> None:
         """Drop cards (and pending IDs) that are gone for good."""
         for card_id in card_ids:
-            self.cards.pop(card_id, None)
+            self.changed |= self.cards.pop(card_id, None) is not None
             self.pending.discard(card_id)
             self.forgotten.add(card_id)
 
@@ -91,9 +96,7 @@ class CardState:
         merged.cards = {k: v for k, v in merged.cards.items() if k not in self.forgotten}
         merged.pending = set(self.pending)  # only this vault's own syncs add or clear these
         data = format_state(merged).encode("utf-8")
-        folder = ensure_state_dir(vault)
-        remove_stale_temps(folder, targets=[STATE_NAME])  # a killed run's (we hold the lock)
-        path = folder / STATE_NAME
+        path = ensure_state_dir(vault) / STATE_NAME
         with contextlib.suppress(OSError):
             if path.read_bytes() == data:
                 return
@@ -101,18 +104,25 @@ class CardState:
 
 
 def parse_state(text: str) -> CardState:
-    """Read the state file's text; lines that are not records are skipped."""
+    """Read the state file's text; lines that are not records are skipped.
+
+    A file that needs tidying (merge-conflict markers, a card twice, unreadable lines) comes
+    back marked ``changed``, so the next save writes it clean.
+    """
     state = CardState()
     for line in text.splitlines():
         card = _CARD_RE.match(line)
         if card is not None:
             card_id, record = int(card[1]), CardRecord(int(card[3]), card[2])
+            state.changed |= card_id in state.cards
             if card_id not in state.cards or state.cards[card_id] < record:
                 state.cards[card_id] = record
             continue
         pending = _PENDING_RE.match(line)
         if pending is not None:
             state.pending.add(int(pending[1]))
+        elif line.strip() and not line.startswith("#"):
+            state.changed = True
     return state
 
 
