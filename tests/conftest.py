@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 import pytest
+from click.testing import CliRunner, Result
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_NOTE = REPO / "notes" / "Categorical reparameterization with gumbel-softmax.md"
@@ -136,3 +137,29 @@ def lock_held_by_another_process(notes: Path) -> Iterator[None]:
     finally:
         holder.stdin.close()
         holder.wait(timeout=60)
+
+
+@pytest.fixture
+def empty_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty vault ``notes/`` in a temporary working directory."""
+    monkeypatch.chdir(tmp_path)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    return notes
+
+
+def cli(*args: str) -> Result:
+    """The CLI as a user runs it; never a traceback, whatever the exit status."""
+    from paperdeck.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def cli_ok(*args: str) -> Result:
+    """:func:`cli`, which must succeed."""
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    return result

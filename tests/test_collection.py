@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 from paperdeck.anki.apkg import BASIC_MODEL_ID, CLOZE_MODEL_ID, REVERSED_MODEL_ID, guid_for
-from paperdeck.cli import main
+
+from conftest import cli as run
+from conftest import cli_ok as ok
 
 SEED = "Categorical reparameterization with gumbel-softmax.md"
 SEED_IDS = [1683650871138, 1683650871147, 1683650871150, 1683650871153, 1683650871155]
@@ -31,20 +32,6 @@ SECOND_TEXT = (
     "\n"
     "Prose after the card stays as it is.\n"
 )
-
-
-def run(*args: str) -> Result:
-    """The CLI as a user runs it; never a traceback, whatever the exit status."""
-    result = CliRunner().invoke(main, list(args))
-    assert "Traceback" not in result.output, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
-def ok(*args: str) -> Result:
-    result = run(*args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @contextlib.contextmanager

@@ -35,6 +35,19 @@ ID_LINE_RE = re.compile(rb"<!--ID: ([0-9]+)-->\n")
 KILLS = 30
 
 
+def start_watch(work: Path) -> tuple[subprocess.Popen[str], Lines]:
+    """``paperdeck watch notes`` in ``work``, with its output lines."""
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "paperdeck", "watch", "notes"],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    return watch, Lines(watch)
+
+
 def make_vault(notes: Path, count: int, cards: int) -> dict[str, bytes]:
     """``count`` notes of ``cards`` ID-less cards each; returns each note's bytes by name."""
     notes.mkdir(parents=True)
@@ -256,15 +269,7 @@ def test_an_editor_appending_while_watch_runs_loses_nothing(tmp_path: Path) -> N
     make_vault(work / "notes", 200, 2)
     finish(paperdeck("build", "notes", cwd=work))  # a vault whose cards have IDs already
     note = work / "notes" / "p0000.md"
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "paperdeck", "watch", "notes"],
-        cwd=work,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines = Lines(watch)
+    watch, lines = start_watch(work)
     rng = random.Random(3)
     edits = [f"Q: Edit number {k} typed while watching?\nA: Answer {k}.\n" for k in range(40)]
     try:
@@ -297,15 +302,7 @@ def test_ctrl_c_during_a_watch_rebuild_stops_cleanly_with_the_last_good_deck(
 ) -> None:
     work = tmp_path / "work"
     make_vault(work / "notes", 3, 2)
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "paperdeck", "watch", "notes"],
-        cwd=work,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines = Lines(watch)
+    watch, lines = start_watch(work)
     try:
         lines.wait_for("Watching notes")
         deck = (work / "cards" / "notes.apkg").read_bytes()

@@ -29,12 +29,9 @@ needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 
 
 @pytest.fixture
-def notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty vault ``notes/`` in a temporary working directory."""
-    monkeypatch.chdir(tmp_path)
-    folder = tmp_path / "notes"
-    folder.mkdir()
-    return folder
+def notes(empty_vault: Path) -> Path:
+    """The shared empty vault, under the name these tests use."""
+    return empty_vault
 
 
 def run(*args: str) -> Result:

@@ -16,39 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 import paperdeck.build
 from paperdeck.buildcache import CACHE_DIR, BuildCache
-from paperdeck.cli import main
 from paperdeck.fileio import replace_if_unchanged
 from paperdeck.notes.state import CardState, format_state, parse_state
 
-from conftest import lock_held_by_another_process
+from conftest import cli, cli_ok, lock_held_by_another_process
 
 ONE_CARD = b"Title: One\n\nQ: What is new?\nA: This card.\n"
-
-
-def run(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args))
-    assert "Traceback" not in result.output, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
-def ok(*args: str) -> Result:
-    result = run(*args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-@pytest.fixture
-def plain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty vault ``notes/`` in a temporary working directory."""
-    monkeypatch.chdir(tmp_path)
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    return notes
 
 
 # -- a failed build writes nothing ------------------------------------------------------------
@@ -66,18 +42,18 @@ def plain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ids=["dotdot", "absolute", "percent-dotdot", "symlink-out", "strict-missing"],
 )
 def test_a_failed_build_writes_no_ids(
-    plain: Path, embed: str, flags: list[str], message: str
+    empty_vault: Path, embed: str, flags: list[str], message: str
 ) -> None:
-    outside = plain.parent / "secret.png"
+    outside = empty_vault.parent / "secret.png"
     outside.write_bytes(b"\x89PNG secret")
-    (plain / "link.png").symlink_to(outside)
-    good = plain / "good.md"
+    (empty_vault / "link.png").symlink_to(outside)
+    good = empty_vault / "good.md"
     good.write_bytes(ONE_CARD)
-    bad = plain / "bad.md"
+    bad = empty_vault / "bad.md"
     bad_text = f"Q: Which image?\nA: {embed}\n".encode()
     bad.write_bytes(bad_text)
 
-    result = run("build", str(plain), *flags)
+    result = cli("build", str(empty_vault), *flags)
 
     assert result.exit_code == 1, result.output
     assert "notes/bad.md:2: error:" in result.output
@@ -86,7 +62,7 @@ def test_a_failed_build_writes_no_ids(
     assert good.read_bytes() == ONE_CARD  # no ID for a card of a build that failed
     assert bad.read_bytes() == bad_text
     assert not Path("cards/notes.apkg").exists()
-    assert not (plain / ".paperdeck" / "state.tsv").exists()
+    assert not (empty_vault / ".paperdeck" / "state.tsv").exists()
 
 
 # -- write-back that never loses an edit -------------------------------------------------------
@@ -125,9 +101,9 @@ def test_a_write_into_the_replaced_file_is_put_back(
 
 
 def test_a_note_edited_during_the_build_is_read_again(
-    plain: Path, monkeypatch: pytest.MonkeyPatch
+    empty_vault: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    note = plain / "n.md"
+    note = empty_vault / "n.md"
     note.write_bytes(b"Q: first?\nA: one\n")
     real_collect = paperdeck.build.collect_deck
     edits = [b"\nQ: typed during the build?\nA: two\n"]
@@ -139,7 +115,7 @@ def test_a_note_edited_during_the_build_is_read_again(
         return real_collect(*args, **kwargs)
 
     monkeypatch.setattr(paperdeck.build, "collect_deck", collect_while_the_user_types)
-    result = ok("build", str(plain))
+    result = cli_ok("build", str(empty_vault))
 
     text = note.read_text(encoding="utf-8")
     assert "Q: typed during the build?\nA: two\n<!--ID: " in text
@@ -149,9 +125,9 @@ def test_a_note_edited_during_the_build_is_read_again(
 
 
 def test_a_note_that_keeps_changing_is_left_alone_with_a_message(
-    plain: Path, monkeypatch: pytest.MonkeyPatch
+    empty_vault: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    note = plain / "n.md"
+    note = empty_vault / "n.md"
     note.write_bytes(b"Q: first?\nA: one\n")
     real_collect = paperdeck.build.collect_deck
 
@@ -161,7 +137,7 @@ def test_a_note_that_keeps_changing_is_left_alone_with_a_message(
         return real_collect(*args, **kwargs)
 
     monkeypatch.setattr(paperdeck.build, "collect_deck", collect_while_the_user_types)
-    result = run("build", str(plain))
+    result = cli("build", str(empty_vault))
 
     assert result.exit_code == 1
     assert "notes/n.md:1: error: the note was edited while its IDs were being written" in (
@@ -171,24 +147,24 @@ def test_a_note_that_keeps_changing_is_left_alone_with_a_message(
     assert not Path("cards/notes.apkg").exists()
 
 
-def test_a_symlinked_note_gets_its_id_where_it_points(plain: Path) -> None:
-    elsewhere = plain.parent / "shared"
+def test_a_symlinked_note_gets_its_id_where_it_points(empty_vault: Path) -> None:
+    elsewhere = empty_vault.parent / "shared"
     elsewhere.mkdir()
     real = elsewhere / "shared.md"
     real.write_bytes(ONE_CARD)
-    (plain / "shared.md").symlink_to(real)
+    (empty_vault / "shared.md").symlink_to(real)
 
-    ok("build", str(plain))
+    cli_ok("build", str(empty_vault))
 
-    assert (plain / "shared.md").is_symlink()
+    assert (empty_vault / "shared.md").is_symlink()
     assert b"<!--ID: " in real.read_bytes()
     assert real.read_bytes().startswith(ONE_CARD)
 
 
 def test_a_read_only_folder_keeps_its_cards_without_ids(
-    plain: Path, monkeypatch: pytest.MonkeyPatch
+    empty_vault: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = plain / "locked"
+    folder = empty_vault / "locked"
     folder.mkdir()
     note = folder / "n.md"
     note.write_bytes(ONE_CARD)
@@ -196,27 +172,27 @@ def test_a_read_only_folder_keeps_its_cards_without_ids(
     monkeypatch.setattr(  # root may write anywhere: show the check what a user would see
         os, "access", lambda p, mode: False if Path(p) == folder else real_access(p, mode)
     )
-    result = ok("build", str(plain))
+    result = cli_ok("build", str(empty_vault))
     assert "notes/locked/n.md:3: warning: card has no ID yet (not written: its folder" in (
         result.output
     )
     assert note.read_bytes() == ONE_CARD
 
 
-def test_temp_files_of_a_killed_run_are_removed_and_no_others(plain: Path) -> None:
-    (plain / "sub").mkdir()
-    (plain / "sub" / "n.md").write_bytes(ONE_CARD)
+def test_temp_files_of_a_killed_run_are_removed_and_no_others(empty_vault: Path) -> None:
+    (empty_vault / "sub").mkdir()
+    (empty_vault / "sub" / "n.md").write_bytes(ONE_CARD)
     stale = [
-        plain / "sub" / ".n.md.paperdeck-abc123_x.tmp",
-        plain / ".paperdeck" / ".state.tsv.paperdeck-q1w2e3.tmp",
+        empty_vault / "sub" / ".n.md.paperdeck-abc123_x.tmp",
+        empty_vault / ".paperdeck" / ".state.tsv.paperdeck-q1w2e3.tmp",
         Path("cards") / ".notes.apkg.paperdeck-zz99.tmp",
     ]
-    kept = [plain / "sub" / ".n.md.swp.tmp", Path("cards") / ".other.apkg.paperdeck-a1.tmp"]
+    kept = [empty_vault / "sub" / ".n.md.swp.tmp", Path("cards") / ".other.apkg.paperdeck-a1.tmp"]
     for path in [*stale, *kept]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"half")
 
-    ok("build", str(plain))
+    cli_ok("build", str(empty_vault))
 
     assert [p for p in stale if p.exists()] == []
     assert all(p.exists() for p in kept)
@@ -225,23 +201,23 @@ def test_temp_files_of_a_killed_run_are_removed_and_no_others(plain: Path) -> No
 # -- the vault's lock ---------------------------------------------------------------------------
 
 
-def test_a_second_writer_waits_for_the_lock_and_says_who_has_it(plain: Path) -> None:
-    (plain / "n.md").write_bytes(ONE_CARD)
-    with lock_held_by_another_process(plain):
+def test_a_second_writer_waits_for_the_lock_and_says_who_has_it(empty_vault: Path) -> None:
+    (empty_vault / "n.md").write_bytes(ONE_CARD)
+    with lock_held_by_another_process(empty_vault):
         waiting = subprocess.Popen(
-            [sys.executable, "-m", "paperdeck", "build", str(plain)],
+            [sys.executable, "-m", "paperdeck", "build", str(empty_vault)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         assert waiting.stderr is not None
         line = waiting.stderr.readline()  # printed only once the lock was found taken
-        assert line.startswith(f"Waiting for {plain}: in use by paperdeck test holder (pid ")
+        assert line.startswith(f"Waiting for {empty_vault}: in use by paperdeck test holder (pid ")
         assert waiting.poll() is None  # still waiting: the holder has not let go
-        assert (plain / "n.md").read_bytes() == ONE_CARD
+        assert (empty_vault / "n.md").read_bytes() == ONE_CARD
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, out + err
-    assert b"<!--ID: " in (plain / "n.md").read_bytes()
+    assert b"<!--ID: " in (empty_vault / "n.md").read_bytes()
 
 
 # -- card identity that travels with the vault -----------------------------------------------
@@ -252,21 +228,21 @@ def test_a_fresh_copy_built_elsewhere_imports_as_unchanged(
 ) -> None:
     from conftest import import_apkg
 
-    ok("build", str(vault))
+    cli_ok("build", str(vault))
     import_apkg(collection, Path("cards/notes.apkg"))
     copy = tmp_path / "clone" / "notes"
     shutil.copytree(vault, copy)  # new mtimes: a clone, another machine
     for path in copy.rglob("*.md"):
         os.utime(path, (2_000_000_000, 2_000_000_000))
 
-    ok("build", str(copy), "-o", str(tmp_path / "elsewhere.apkg"), "--no-cache")
+    cli_ok("build", str(copy), "-o", str(tmp_path / "elsewhere.apkg"), "--no-cache")
     log = import_apkg(collection, tmp_path / "elsewhere.apkg")
 
     assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 0, 5)
 
 
 def test_state_records_every_card_sorted_one_line_each(vault: Path) -> None:
-    ok("build", str(vault))
+    cli_ok("build", str(vault))
     text = (vault / ".paperdeck" / "state.tsv").read_text(encoding="utf-8")
     records = [line for line in text.splitlines() if not line.startswith("#")]
     ids = [int(line.split("\t")[0]) for line in records]
@@ -301,7 +277,7 @@ def test_an_edited_card_updates_and_a_conflicted_state_file_is_rewritten_clean(
 ) -> None:
     from conftest import import_apkg
 
-    ok("build", str(vault))
+    cli_ok("build", str(vault))
     import_apkg(collection, Path("cards/notes.apkg"))
     state_file = vault / ".paperdeck" / "state.tsv"
     state_file.write_text(
@@ -310,7 +286,7 @@ def test_an_edited_card_updates_and_a_conflicted_state_file_is_rewritten_clean(
     note = vault / "Categorical reparameterization with gumbel-softmax.md"
     note.write_text(note.read_text(encoding="utf-8").replace("become uniform.", "become flat."))
 
-    ok("build", str(vault))
+    cli_ok("build", str(vault))
     log = import_apkg(collection, Path("cards/notes.apkg"))
 
     assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 1, 4)
@@ -320,20 +296,20 @@ def test_an_edited_card_updates_and_a_conflicted_state_file_is_rewritten_clean(
 def test_a_broken_state_file_costs_one_update_never_an_error(vault: Path, collection: Any) -> None:
     from conftest import import_apkg
 
-    ok("build", str(vault))
+    cli_ok("build", str(vault))
     import_apkg(collection, Path("cards/notes.apkg"))
     (vault / ".paperdeck" / "state.tsv").write_bytes(b"\xff\xfe not a state file \x00")
     for path in vault.rglob("*.md"):
         os.utime(path, (2_000_000_000, 2_000_000_000))
 
-    ok("build", str(vault))
+    cli_ok("build", str(vault))
     assert len(import_apkg(collection, Path("cards/notes.apkg")).updated) == 5
-    ok("build", str(vault), "--no-cache")
+    cli_ok("build", str(vault), "--no-cache")
     assert len(import_apkg(collection, Path("cards/notes.apkg")).updated) == 0
 
 
 def test_no_write_leaves_the_state_alone(vault: Path) -> None:
-    ok("build", str(vault), "--no-write")
+    cli_ok("build", str(vault), "--no-write")
     assert not (vault / ".paperdeck" / "state.tsv").exists()
     assert CardState.load(vault).cards == {}
 
@@ -341,28 +317,30 @@ def test_no_write_leaves_the_state_alone(vault: Path) -> None:
 # -- output and cache paths -----------------------------------------------------------------
 
 
-def test_an_output_that_is_no_regular_file_is_a_usage_error(plain: Path, tmp_path: Path) -> None:
-    (plain / "n.md").write_bytes(ONE_CARD)
+def test_an_output_that_is_no_regular_file_is_a_usage_error(
+    empty_vault: Path, tmp_path: Path
+) -> None:
+    (empty_vault / "n.md").write_bytes(ONE_CARD)
     fifo = tmp_path / "fifo.apkg"
     os.mkfifo(fifo)
     for target in ("/dev/null", str(tmp_path), str(fifo)):
-        result = run("build", str(plain), "-o", target)
+        result = cli("build", str(empty_vault), "-o", target)
         assert result.exit_code == 2, result.output
         assert target in result.output
     assert Path("/dev/null").is_char_device()
-    assert (plain / "n.md").read_bytes() == ONE_CARD  # refused before anything was written
+    assert (empty_vault / "n.md").read_bytes() == ONE_CARD  # refused before anything was written
 
-    (plain / "paperdeck.toml").write_text(f'out = "{tmp_path}"\n')
-    result = run("build", str(plain))
+    (empty_vault / "paperdeck.toml").write_text(f'out = "{tmp_path}"\n')
+    result = cli("build", str(empty_vault))
     assert result.exit_code == 2
     assert f"{tmp_path} is a folder" in result.output
     assert not [p for p in tmp_path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_an_unusable_cache_is_a_warning(plain: Path) -> None:
-    (plain / "n.md").write_bytes(ONE_CARD)
+def test_an_unusable_cache_is_a_warning(empty_vault: Path) -> None:
+    (empty_vault / "n.md").write_bytes(ONE_CARD)
     CACHE_DIR.write_text("a file where the cache folder should be")
-    result = ok("build", str(plain))
+    result = cli_ok("build", str(empty_vault))
     assert ".paperdeck-cache: warning: not a folder; building without a cache" in result.output
     assert Path("cards/notes.apkg").exists()
 
@@ -376,11 +354,11 @@ def test_an_unusable_cache_is_a_warning(plain: Path) -> None:
     ],
     ids=["dict", "str", "wrong-typed-cache"],
 )
-def test_wrong_cache_contents_mean_a_full_build(plain: Path, stored: object) -> None:
-    (plain / "n.md").write_bytes(ONE_CARD)
-    ok("build", str(plain))
+def test_wrong_cache_contents_mean_a_full_build(empty_vault: Path, stored: object) -> None:
+    (empty_vault / "n.md").write_bytes(ONE_CARD)
+    cli_ok("build", str(empty_vault))
     deck = Path("cards/notes.apkg").read_bytes()
-    cache, _ = BuildCache.load(plain)
+    cache, _ = BuildCache.load(empty_vault)
     if stored == "broken-cache":
         cache.entries = {"n.md": "not an entry"}  # type: ignore[dict-item]
         cache.deck = ("x", 3)  # type: ignore[assignment]
@@ -388,7 +366,7 @@ def test_wrong_cache_contents_mean_a_full_build(plain: Path, stored: object) -> 
     cache.path.write_bytes(pickle.dumps(stored))
 
     for _ in range(2):  # the build after the fallback reuses the cache it wrote
-        result = ok("build", str(plain))
+        result = cli_ok("build", str(empty_vault))
         assert "Wrote cards/notes.apkg" in result.output or "up to date" in result.output
         assert Path("cards/notes.apkg").read_bytes() == deck
 
@@ -396,20 +374,20 @@ def test_wrong_cache_contents_mean_a_full_build(plain: Path, stored: object) -> 
 # -- collections -------------------------------------------------------------------------------
 
 
-def test_build_into_a_locked_collection_writes_nothing(plain: Path, tmp_path: Path) -> None:
+def test_build_into_a_locked_collection_writes_nothing(empty_vault: Path, tmp_path: Path) -> None:
     from anki.collection import Collection
 
-    (plain / "n.md").write_bytes(ONE_CARD)
+    (empty_vault / "n.md").write_bytes(ONE_CARD)
     col_path = tmp_path / "anki" / "collection.anki2"
     col_path.parent.mkdir()
     col = Collection(str(col_path))  # Anki has it open
     try:
-        result = run("build", str(plain), "--into", str(col_path))
+        result = cli("build", str(empty_vault), "--into", str(col_path))
     finally:
         col.close()
     assert result.exit_code == 1
     assert "is locked: Anki has it open" in result.output
-    assert (plain / "n.md").read_bytes() == ONE_CARD
+    assert (empty_vault / "n.md").read_bytes() == ONE_CARD
     assert not Path("cards/notes.apkg").exists()
 
 
@@ -420,12 +398,12 @@ def test_sync_prune_sees_the_cards_of_a_deleted_note_file(
     col = str(tmp_path / "collection.anki2")
     gone = vault / "gone.md"
     gone.write_bytes(b"Title: Gone\n\nQ: Deleted soon?\nA: Yes.\n")
-    ok("build", str(vault), "--into", col)
+    cli_ok("build", str(vault), "--into", col)
     card_id = int(gone.read_text().split("<!--ID: ")[1].split("-->")[0])
     gone.unlink()
 
-    listed = ok("sync", str(vault), "--collection", col, "--prune")
+    listed = cli_ok("sync", str(vault), "--collection", col, "--prune")
     assert f"note {card_id} in Papers::Gone" in listed.output
-    deleted = ok("sync", str(vault), "--collection", col, "--prune", "--yes")
+    deleted = cli_ok("sync", str(vault), "--collection", col, "--prune", "--yes")
     assert f"deleted note {card_id}" in deleted.output
     assert str(card_id) not in (vault / ".paperdeck" / "state.tsv").read_text()
