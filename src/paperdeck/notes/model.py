@@ -29,6 +29,18 @@ class Card:
     """A cloze note: ``question`` holds the text with ``{{c1::...}}``, ``answer`` the extra."""
     tags: tuple[str, ...] = ()
     """Tags of this card alone (an Obsidian_to_Anki block's ``Tags:`` line)."""
+    note_type: str | None = None
+    """The Anki note type the card names (Obsidian_to_Anki syntax: ``Basic``, ``Cloze``,
+    ``Basic (type in the answer)``, a custom type), or ``None`` for paperdeck's own Q/A."""
+    fields: tuple[tuple[str, str], ...] = ()
+    """With ``note_type``: every field the card gives, ``(name, Markdown)``, in the note
+    type's order as written (``question``/``answer`` repeat the first two)."""
+    field_lines: tuple[int, ...] = ()
+    """1-based first line of each of ``fields`` (for messages about their content)."""
+    delete: bool = False
+    """Obsidian_to_Anki's ``DELETE`` above the ID: remove this card's note on ``sync``."""
+    context: tuple[str, ...] = ()
+    """The headings above the card, outermost first (for the optional Context line)."""
 
 
 @dataclass(frozen=True)
