@@ -20,7 +20,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_BOOLEANS = {"highlight_cloze", "reverse"}
+_BOOLEANS = {"highlight_cloze", "reverse", "move_adopted"}
+_CHOICES = {"adopted_source": ("append", "omit")}
 DEFAULT_IGNORE = (".obsidian/**", ".trash/**", "**/.*/**", "templates/**", "Templates/**")
 
 
@@ -44,6 +45,11 @@ class Config:
     """Make every paragraph with ``==highlights==`` a cloze card (opt-in)."""
     reverse: bool = False
     """Make every Q/A card go both ways (question to answer and back)."""
+    move_adopted: bool = False
+    """Move notes adopted from another tool (Obsidian_to_Anki) into paperdeck's decks."""
+    adopted_source: str = "append"
+    """Where an adopted note whose type has no ``Source`` (or free ``Extra``) field gets the
+    Source line: ``append`` it to the answer field, or ``omit`` it."""
     extra_ignore: tuple[str, ...] = field(default=())
     """Patterns added on the command line."""
 
@@ -106,6 +112,9 @@ def _from_mapping(data: Any, path: Path) -> Config:
                 raise PaperdeckError(f"{path}: {key!r} must be true or false")
         elif not isinstance(value, str):
             raise PaperdeckError(f"{path}: {key!r} must be a string")
+        elif name in _CHOICES and value not in _CHOICES[name]:
+            choices = " or ".join(repr(c) for c in _CHOICES[name])
+            raise PaperdeckError(f"{path}: {key!r} must be {choices}, not {value!r}")
         values[name] = value
     config = Config(**values)
     if config.deck is not None:
