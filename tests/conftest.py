@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -163,3 +164,39 @@ def cli_ok(*args: str) -> Result:
     result = cli(*args)
     assert result.exit_code == 0, result.output
     return result
+
+
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[Any]:
+    """A collection opened by Anki's own package, closed after the block."""
+    from anki.collection import Collection
+
+    col = Collection(str(path))
+    try:
+        yield col
+    finally:
+        col.close()
+
+
+@pytest.fixture
+def col_path(tmp_path: Path) -> Path:
+    """A fresh, empty collection made by Anki, closed again."""
+    path = tmp_path / "anki" / "collection.anki2"
+    path.parent.mkdir()
+    with opened(path):
+        pass
+    return path
+
+
+def snapshot(path: Path) -> dict[int, tuple[tuple[str, ...], tuple[str, ...], list[int]]]:
+    """Every note's fields, tags and cards' decks."""
+    with opened(path) as col:
+        return {
+            int(nid): (
+                tuple(note.fields),
+                tuple(sorted(note.tags)),
+                sorted(c.did for c in note.cards()),
+            )
+            for nid in col.find_notes("")
+            for note in [col.get_note(nid)]
+        }

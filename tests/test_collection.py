@@ -6,19 +6,18 @@ commands run through ``paperdeck.cli.main`` as a user would run them.
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from paperdeck.anki.apkg import BASIC_MODEL_ID, CLOZE_MODEL_ID, REVERSED_MODEL_ID, guid_for
+from paperdeck.anki.apkg import guid_for
+from paperdeck.anki.note_types import BASIC_MODEL_ID, CLOZE_MODEL_ID, REVERSED_MODEL_ID
 
 from conftest import cli as run
 from conftest import cli_ok as ok
+from conftest import opened, snapshot
 
 SEED = "Categorical reparameterization with gumbel-softmax.md"
 SEED_IDS = [1683650871138, 1683650871147, 1683650871150, 1683650871153, 1683650871155]
@@ -34,27 +33,6 @@ SECOND_TEXT = (
 )
 
 
-@contextlib.contextmanager
-def opened(path: Path) -> Iterator[Any]:
-    from anki.collection import Collection
-
-    col = Collection(str(path))
-    try:
-        yield col
-    finally:
-        col.close()
-
-
-@pytest.fixture
-def col_path(tmp_path: Path) -> Path:
-    """A fresh, empty collection made by Anki, closed again."""
-    path = tmp_path / "anki" / "collection.anki2"
-    path.parent.mkdir()
-    with opened(path):
-        pass
-    return path
-
-
 @pytest.fixture
 def apkg(vault: Path) -> Path:
     """The example vault (five cards, all with IDs) built into a deck."""
@@ -66,20 +44,6 @@ def add_second_note(vault: Path) -> Path:
     note = vault / SECOND
     note.write_bytes(SECOND_TEXT.encode())
     return note
-
-
-def snapshot(path: Path) -> dict[int, tuple[tuple[str, ...], tuple[str, ...], list[int]]]:
-    """Every note's fields, tags and cards' decks."""
-    with opened(path) as col:
-        return {
-            int(nid): (
-                tuple(note.fields),
-                tuple(sorted(note.tags)),
-                sorted(c.did for c in note.cards()),
-            )
-            for nid in col.find_notes("")
-            for note in [col.get_note(nid)]
-        }
 
 
 # -- import ----------------------------------------------------------------------------------
@@ -341,24 +305,6 @@ def test_prune_only_with_yes(vault: Path, apkg: Path, col_path: Path) -> None:
 
     again = ok("sync", str(vault), "--collection", str(col_path), "--prune", "--yes")
     assert "Nothing to prune." in again.output
-
-
-def test_id_of_a_foreign_note_is_left_alone(vault: Path, col_path: Path) -> None:
-    with opened(col_path) as col:
-        other = col.new_note(col.models.by_name("Basic"))
-        other["Front"] = "Not paperdeck's"
-        col.add_note(other, col.decks.id("Default"))
-        other_id = other.id
-    (vault / "foreign.md").write_text(
-        f"Title: Foreign\n\nQ: Mine?\nA: No.\n<!--ID: {other_id}-->\n", encoding="utf-8"
-    )
-    before = snapshot(col_path)
-
-    result = ok("sync", str(vault), "--collection", str(col_path))
-
-    assert f"notes/foreign.md:3: warning: note {other_id} is a 'Basic' note" in result.output
-    assert "1 conflicting" in result.output
-    assert snapshot(col_path) == before
 
 
 def test_loading_the_commands_does_not_import_anki() -> None:

@@ -133,6 +133,7 @@ def kill_at_random_moments(
         check_after_kill()
         finish(start())
         check_after_rerun()
+    print(f"{landed} of {KILLS} kills landed mid-run; a full run took {duration:.2f} s")
     return landed
 
 

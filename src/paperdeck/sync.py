@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from paperdeck.anki.adopt import adopt_options
 from paperdeck.anki.collection import (
     SyncPlan,
     SyncResult,
@@ -74,6 +75,7 @@ def sync(
     Raises :class:`~paperdeck.anki.collection.CollectionError` for a collection that
     cannot be used (missing, locked), before anything is written.
     """
+    adopt = adopt_options(config)
     with vault_lock(root, command="sync", on_wait=on_wait):
         run = SyncRun()
         state = CardState.load(root)
@@ -108,12 +110,15 @@ def sync(
                 to_add=chosen | state.pending,
                 known=set(state.cards),
                 prune=prune,
+                adopt=adopt,
             )
             run.diagnostics += run.plan.diagnostics
             if dry_run or has_errors(run.diagnostics, strict=strict):
                 return run
             writer = _IdWriter(root, state, ids)
-            run.result = apply_sync(col, run.plan, write_ids=writer, prune=prune and delete)
+            run.result = apply_sync(
+                col, run.plan, write_ids=writer, prune=prune and delete, adopt=adopt
+            )
             run.diagnostics += run.result.diagnostics
             state.pending -= {note_id for _, note_id in run.result.added}
             in_vault = {

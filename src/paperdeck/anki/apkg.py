@@ -1,4 +1,4 @@
-"""Writing the ``.apkg``: one note type, one subdeck per note, reproducible bytes.
+"""Writing the ``.apkg``: paperdeck's note types, one subdeck per note, reproducible bytes.
 
 genanki writes the collection; this module fixes what genanki leaves variable or wrong for
 re-import: each note's ``mod`` comes from its source file (Anki updates a note on import
@@ -11,97 +11,20 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import re
 import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from importlib.resources import files
 from pathlib import Path
-from typing import Literal
 
 import genanki
 from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
 
-# Fixed forever: Anki recognises a note type by its id. Changing it duplicates every card.
-BASIC_MODEL_ID = 1_732_857_600_001
-REVERSED_MODEL_ID = 1_732_857_600_002
-CLOZE_MODEL_ID = 1_732_857_600_003
-FIELDS = ("Question", "Answer", "Source")
-CLOZE_FIELDS = ("Text", "Extra", "Source")
+from paperdeck.anki.note_types import BASIC, NoteType, card_ords
+
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-_FRONT = '<div class="question">{{Question}}</div>'
-_BACK = (
-    '{{FrontSide}}<hr id="answer"><div class="answer">{{Answer}}</div>'
-    '<div class="source">{{Source}}</div>'
-)
-_REVERSE_FRONT = '<div class="question">{{Answer}}</div>'
-_REVERSE_BACK = (
-    '{{FrontSide}}<hr id="answer"><div class="answer">{{Question}}</div>'
-    '<div class="source">{{Source}}</div>'
-)
-
-
-def card_css() -> str:
-    """The note type's CSS: readable in Anki's light and night modes."""
-    return files("paperdeck.cards").joinpath("card.css").read_text(encoding="utf-8")
-
-
-_CLOZE_FRONT = '<div class="question">{{cloze:Text}}</div>'
-_CLOZE_BACK = (
-    '<div class="question">{{cloze:Text}}</div><hr id="answer">'
-    '<div class="answer">{{Extra}}</div><div class="source">{{Source}}</div>'
-)
-
-
-def _model(
-    model_id: int,
-    name: str,
-    templates: list[dict[str, str]],
-    fields: tuple[str, ...] = FIELDS,
-    model_type: int = genanki.Model.FRONT_BACK,
-) -> genanki.Model:
-    return genanki.Model(
-        model_id,
-        name,
-        fields=[{"name": f} for f in fields],
-        templates=templates,
-        css=card_css(),
-        sort_field_index=0,
-        model_type=model_type,
-    )
-
-
-BASIC_MODEL = _model(
-    BASIC_MODEL_ID, "paperdeck Q/A", [{"name": "Card 1", "qfmt": _FRONT, "afmt": _BACK}]
-)
-REVERSED_MODEL = _model(
-    REVERSED_MODEL_ID,
-    "paperdeck Q/A (and reversed)",
-    [
-        {"name": "Card 1", "qfmt": _FRONT, "afmt": _BACK},
-        {"name": "Card 2", "qfmt": _REVERSE_FRONT, "afmt": _REVERSE_BACK},
-    ],
-)
-
-
-CLOZE_MODEL = _model(
-    CLOZE_MODEL_ID,
-    "paperdeck Cloze",
-    [{"name": "Cloze", "qfmt": _CLOZE_FRONT, "afmt": _CLOZE_BACK}],
-    CLOZE_FIELDS,
-    genanki.Model.CLOZE,
-)
-
-NoteKind = Literal["basic", "reversed", "cloze"]
-MODELS: dict[str, genanki.Model] = {
-    "basic": BASIC_MODEL,
-    "reversed": REVERSED_MODEL,
-    "cloze": CLOZE_MODEL,
-}
 
 
 @dataclass(frozen=True)
@@ -112,11 +35,12 @@ class AnkiNote:
     note_id: int | None
     """The card's ID, used as Anki's note id; ``None`` for a card that has no ID yet."""
     deck: str
-    fields: tuple[str, str, str]
+    fields: tuple[str, ...]
+    """One value per field of ``note_type``, in its order."""
     tags: tuple[str, ...]
     mod: int
     """Seconds since the epoch: the source note's modification time."""
-    kind: NoteKind = "basic"
+    note_type: NoteType = BASIC
 
 
 def guid_for(card_id: int) -> str:
@@ -149,29 +73,15 @@ def write_apkg(notes: Sequence[AnkiNote], media: Sequence[tuple[str, Path]], out
         _write_zip(out, db_path, media)
 
 
-_CLOZE_NUMBER_RE = re.compile(r"\{\{c(\d+)::")
-
-
-def card_ords(note: AnkiNote) -> list[int]:
-    """The cards a note makes: one, two for a reversed note, one per cloze number.
-
-    The same rule genanki's ``Note.cards`` applies, without building a genanki note for each.
-    """
-    if note.kind == "cloze":
-        numbers = {int(n) for n in _CLOZE_NUMBER_RE.findall(note.fields[0]) if int(n) > 0}
-        return sorted(n - 1 for n in numbers) or [0]
-    return [0, 1] if note.kind == "reversed" else [0]
-
-
 def _write_collection(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote], timestamp: int) -> None:
     cursor.executescript(APKG_SCHEMA)
     cursor.executescript(APKG_COL)
     decks = {name: genanki.Deck(deck_id(name), name) for name in sorted({n.deck for n in notes})}
     first_deck = next(iter(decks.values())).deck_id if decks else 1
-    used = sorted({n.kind for n in notes})
+    types = {n.note_type.model_id: n.note_type for n in notes}
     models_json, decks_json = cursor.execute("SELECT models, decks FROM col").fetchone()
     models = json.loads(models_json)
-    models.update({str(MODELS[k].model_id): MODELS[k].to_json(timestamp, first_deck) for k in used})
+    models.update({str(i): t.to_json(timestamp, first_deck) for i, t in sorted(types.items())})
     all_decks = json.loads(decks_json)
     all_decks.update({str(d.deck_id): d.to_json() for d in decks.values()})
     cursor.execute(
@@ -184,30 +94,27 @@ def _write_collection(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote], timesta
     note_rows: list[tuple[object, ...]] = []
     card_rows: list[tuple[object, ...]] = []
     for note in sorted(notes, key=lambda n: (n.deck, n.guid)):
-        model = MODELS[note.kind]
         note_id = note.note_id if note.note_id is not None else next(spare)
-        fields = list(note.fields)
         tags = f" {' '.join(note.tags)} " if note.tags else ""
         note_rows.append(
             (
                 note_id,
                 note.guid,
-                model.model_id,
+                note.note_type.model_id,
                 note.mod,
                 -1,
                 tags,
-                "\x1f".join(fields),
-                fields[model.sort_field_index],
+                "\x1f".join(note.fields),
+                note.fields[0],
                 0,
                 0,
                 "",
             )
         )
-        ords = card_ords(note)
         did = decks[note.deck].deck_id
         card_rows.extend(
             (next(card_ids), note_id, did, ord_, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "")
-            for ord_ in ords
+            for ord_ in card_ords(note.note_type, note.fields)
         )
     cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
     cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)

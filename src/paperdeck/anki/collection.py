@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import html
+import json
 import re
 import tempfile
 import unicodedata
@@ -24,14 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from paperdeck.anki.apkg import (
-    CLOZE_FIELDS,
-    FIELDS,
-    MODELS,
-    AnkiNote,
-    NoteKind,
-    write_apkg,
-)
+from paperdeck.anki.adopt import DEFAULT_ADOPT, AdoptOptions, adopted_tags, map_fields
+from paperdeck.anki.apkg import AnkiNote, write_apkg
+from paperdeck.anki.note_types import PAPERDECK_MODEL_IDS, NoteType
+from paperdeck.anki.package_adopt import PackageNote, adopt_before_import
 from paperdeck.build import DeckContent, Vault
 from paperdeck.diagnostics import Diagnostic, PaperdeckError, error, warning
 from paperdeck.notes.model import Card
@@ -44,7 +41,6 @@ if TYPE_CHECKING:
 
 UpdateRule = Literal["if-newer", "always", "never"]
 UPDATE_RULES: tuple[UpdateRule, ...] = ("if-newer", "always", "never")
-PAPERDECK_MODEL_IDS = frozenset(model.model_id for model in MODELS.values())
 _PLACEHOLDER_DECK = "paperdeck note types (temporary)"
 
 
@@ -132,26 +128,36 @@ class ImportResult:
     """Anki's ``duplicate``: the note exists and was left as it is."""
     conflicting: list[ImportedNote]
     """The note exists with another note type, or could not be updated."""
+    adopted: list[ImportedNote] = field(default_factory=list)
+    """Notes whose id the collection held under another guid (another tool's note):
+    updated in place, never imported as a second note."""
 
 
-def import_package(col: Collection, apkg: Path, update: UpdateRule = "if-newer") -> ImportResult:
+def import_package(
+    col: Collection,
+    apkg: Path,
+    update: UpdateRule = "if-newer",
+    adopt: AdoptOptions = DEFAULT_ADOPT,
+) -> ImportResult:
     """Import ``apkg`` with Anki's own importer, merging note types and keeping scheduling.
 
     ``update`` is Anki's rule for notes and note types that already exist: ``if-newer``
-    (the package's copy is more recently modified), ``always`` or ``never``.
+    (the package's copy is more recently modified), ``always`` or ``never``. Notes whose
+    id exists under another guid are adopted first (:mod:`paperdeck.anki.package_adopt`).
     """
     from anki.collection import ImportAnkiPackageRequest
     from anki.errors import AnkiException, DBError
 
-    request = ImportAnkiPackageRequest(
-        package_path=str(apkg.resolve()), options=_import_options(update)
-    )
-    try:
-        log = col.import_anki_package(request).log
-    except DBError:
-        raise  # open_collection says whether the collection is locked
-    except AnkiException as exc:
-        raise CollectionError(f"{apkg}: Anki could not import it: {exc}") from exc
+    with adopt_before_import(col, apkg, update, adopt) as (package, adoption):
+        request = ImportAnkiPackageRequest(
+            package_path=str(package.resolve()), options=_import_options(update)
+        )
+        try:
+            log = col.import_anki_package(request).log
+        except DBError:
+            raise  # open_collection says whether the collection is locked
+        except AnkiException as exc:
+            raise CollectionError(f"{apkg}: Anki could not import it: {exc}") from exc
 
     def notes(entries: Iterable[object]) -> list[ImportedNote]:
         found: list[ImportedNote] = []
@@ -161,10 +167,14 @@ def import_package(col: Collection, apkg: Path, update: UpdateRule = "if-newer")
             found.append(ImportedNote(note_id, fields[0] if fields else ""))
         return found
 
+    def package_notes(entries: Iterable[PackageNote]) -> list[ImportedNote]:
+        return [ImportedNote(n.note_id, n.fields[0] if n.fields else "") for n in entries]
+
     return ImportResult(
         new=notes(log.new),
-        updated=notes(log.updated),
-        unchanged=notes(log.duplicate),
+        updated=notes(log.updated) + package_notes(adoption.updated),
+        unchanged=notes(log.duplicate)
+        + package_notes(n for n in adoption.adopted if n not in adoption.updated),
         conflicting=notes(
             [
                 *log.conflicting,
@@ -173,7 +183,9 @@ def import_package(col: Collection, apkg: Path, update: UpdateRule = "if-newer")
                 *log.first_field_match,
                 *log.empty_first_field,
             ]
-        ),
+        )
+        + package_notes(adoption.conflicting),
+        adopted=package_notes(adoption.adopted),
     )
 
 
@@ -229,10 +241,16 @@ class PlannedCard:
 
 @dataclass(frozen=True)
 class PlannedUpdate:
-    """A card whose note exists and differs: what differs (field names, ``tags``, ``deck``)."""
+    """A card whose note exists and differs: what differs (field names, ``tags``, ``deck``)
+    and what to write."""
 
     planned: PlannedCard
     changes: tuple[str, ...]
+    values: tuple[tuple[str, str], ...]
+    """``(field, value)`` for each field of the existing note that the card sets."""
+    tags: tuple[str, ...]
+    deck: str | None
+    """The deck to move the note's cards to, or ``None`` to leave them where they are."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +272,10 @@ class SyncPlan:
     missing: list[PlannedCard] = field(default_factory=list)
     """Cards whose ID is no note in the collection: left alone."""
     conflicting: list[PlannedCard] = field(default_factory=list)
-    """Cards whose note exists with another note type: left alone."""
+    """Cards whose note exists with a note type they do not fit: left alone."""
+    adopted: list[PlannedCard] = field(default_factory=list)
+    """Cards whose note another tool made (any note type their fields map onto): updated
+    in place, keeping the note's type, history and (by default) deck."""
     prune: list[PruneCandidate] = field(default_factory=list)
     media: dict[str, Path] = field(default_factory=dict)
     """Media files the cards reference that the collection lacks (or has different)."""
@@ -269,6 +290,7 @@ def plan_sync(
     to_add: Collection_[int] = frozenset(),
     known: Collection_[int] = frozenset(),
     prune: bool = False,
+    adopt: AdoptOptions = DEFAULT_ADOPT,
 ) -> SyncPlan:
     """Compare the vault's cards with the collection's notes; change nothing.
 
@@ -276,7 +298,8 @@ def plan_sync(
     written into notes by a sync that was interrupted before it added them. Any other ID
     that is no note in the collection is reported as missing. ``known`` are the IDs this
     vault has built or synced before: those no longer in the vault are prune candidates
-    wherever they are in the collection.
+    wherever they are in the collection. A note of another tool's type is adopted when the
+    card's fields map onto its fields by name (:mod:`paperdeck.anki.adopt`).
     """
     from anki.errors import NotFoundError
     from anki.notes import NoteId
@@ -303,16 +326,17 @@ def plan_sync(
                 )
             )
             continue
-        problem = _type_problem(col, existing, item.note.kind)
-        if problem:
+        update, problem = plan_update(col, existing, item, adopt)
+        if update is None:
             plan.conflicting.append(item)
             plan.diagnostics.append(
                 warning(item.source.note.path, item.card.line, f"note {card_id} {problem}")
             )
             continue
-        changes = _differences(col, existing, item.note)
-        if changes:
-            plan.update.append(PlannedUpdate(item, changes))
+        if int(existing.mid) not in PAPERDECK_MODEL_IDS:
+            plan.adopted.append(item)
+        if update.changes:
+            plan.update.append(update)
         else:
             plan.unchanged.append(item)
     kept = [*plan.add, *(u.planned for u in plan.update), *plan.unchanged]
@@ -324,42 +348,45 @@ def plan_sync(
     return plan
 
 
+def plan_update(
+    col: Collection, existing: AnkiCollectionNote, item: PlannedCard, adopt: AdoptOptions
+) -> tuple[PlannedUpdate | None, str]:
+    """How an existing note takes the card: its own type's fields, or (another tool's
+    note) the card's fields mapped by name; ``(None, why)`` when the card does not fit."""
+    wanted = item.note.note_type
+    notetype = col.models.get(existing.mid)
+    name = notetype["name"] if notetype else "unknown"
+    target = [f["name"] for f in notetype["flds"]] if notetype else list(existing.keys())
+    own = int(existing.mid) in PAPERDECK_MODEL_IDS
+    if own and int(existing.mid) != wanted.model_id:
+        return None, (
+            f"is a {name!r} note but the card needs {wanted.name!r}: not synced "
+            "(change the note's type in Anki's browser, or delete the note and the card's ID)"
+        )
+    values = map_fields(wanted.fields, item.note.fields, target, source=adopt.source)
+    if values is None:
+        return None, (
+            f"is a {name!r} note whose fields ({', '.join(target)}) have no place for the "
+            f"card's ({', '.join(f for f in wanted.fields if f != 'Source')}): not synced"
+        )
+    tags = tuple(adopted_tags(item.note.tags, existing.tags))
+    deck = item.note.deck if own or adopt.move else None
+    changes = [f for f, value in values.items() if _nfc(existing[f]) != _nfc(value)]
+    if {t.casefold() for t in existing.tags} != {t.casefold() for t in tags}:
+        changes.append("tags")
+    if deck is not None:
+        target_deck = col.decks.id_for_name(deck)
+        if target_deck is None or any(_home_deck(c) != target_deck for c in existing.cards()):
+            changes.append("deck")
+    return PlannedUpdate(item, tuple(changes), tuple(values.items()), tags, deck), ""
+
+
 def _planned_cards(vault: Vault, content: DeckContent) -> list[PlannedCard]:
     """Pair each card with its Anki note (``collect_deck`` makes one note per card, in order)."""
     cards = [(source, card) for source in vault.sources for card in source.note.cards]
     if len(cards) != len(content.notes):  # pragma: no cover - collect_deck's contract
         raise PaperdeckError("internal error: cards and rendered notes do not match")
     return [PlannedCard(s, c, n) for (s, c), n in zip(cards, content.notes, strict=True)]
-
-
-def _fields_for(kind: NoteKind) -> tuple[str, ...]:
-    return CLOZE_FIELDS if kind == "cloze" else FIELDS
-
-
-def _type_problem(col: Collection, existing: AnkiCollectionNote, kind: NoteKind) -> str | None:
-    wanted = MODELS[kind]
-    if int(existing.mid) == wanted.model_id and set(_fields_for(kind)) <= set(existing.keys()):
-        return None
-    notetype = col.models.get(existing.mid)
-    name = notetype["name"] if notetype else "unknown"
-    return (
-        f"is a {name!r} note but the card needs {wanted.name!r}: not synced "
-        "(change the note's type in Anki's browser, or delete the note and the card's ID)"
-    )
-
-
-def _differences(col: Collection, existing: AnkiCollectionNote, note: AnkiNote) -> tuple[str, ...]:
-    changes = [
-        name
-        for name, value in zip(_fields_for(note.kind), note.fields, strict=True)
-        if _nfc(existing[name]) != _nfc(value)
-    ]
-    if {t.casefold() for t in existing.tags} != {t.casefold() for t in note.tags}:
-        changes.append("tags")
-    target = col.decks.id_for_name(note.deck)
-    if target is None or any(_home_deck(c) != target for c in existing.cards()):
-        changes.append("deck")
-    return tuple(changes)
 
 
 def _nfc(text: str) -> str:
@@ -440,6 +467,7 @@ def apply_sync(
     *,
     write_ids: Callable[[set[int]], tuple[set[int], list[Diagnostic]]],
     prune: bool = False,
+    adopt: AdoptOptions = DEFAULT_ADOPT,
 ) -> SyncResult:
     """Carry out ``plan``: media, in-place updates, additions, pruning.
 
@@ -460,21 +488,26 @@ def apply_sync(
         if stored != name:
             renamed[name] = stored
     for update in plan.update:
-        _update_note(col, update.planned.note, renamed)
+        _update_note(col, update, renamed)
         result.updated.append(update)
     if plan.add:
         wanted = {item.note.note_id for item in plan.add if item.note.note_id is not None}
         in_vault, problems = write_ids(wanted)
         result.diagnostics.extend(problems)
-        adding = [item for item in plan.add if item.note.note_id in in_vault]
-        missing_types = {
-            MODELS[i.note.kind].name
-            for i in adding
-            if col.models.get(NotetypeId(MODELS[i.note.kind].model_id)) is None
-        }
+        adding = [
+            dataclasses.replace(item, note=_in_collection_type(col, item.note, adopt))
+            for item in plan.add
+            if item.note.note_id in in_vault
+        ]
+        result.note_types = sorted(
+            {
+                i.note.note_type.name
+                for i in adding
+                if col.models.get(NotetypeId(i.note.note_type.model_id)) is None
+            }
+        )
         result.added, failed = _add_notes(col, adding, renamed)
         result.diagnostics.extend(failed)
-        result.note_types = sorted(missing_types)
     if prune and plan.prune:
         from anki.notes import NoteId
 
@@ -497,7 +530,7 @@ def _add_notes(
     if not items:
         return [], []
     notes = [
-        dataclasses.replace(item.note, fields=_fields_with_media(item.note, renamed))
+        dataclasses.replace(item.note, fields=_fields_with_media(item.note.fields, renamed))
         for item in items
     ]
     with tempfile.TemporaryDirectory() as tmp:
@@ -522,12 +555,39 @@ def _add_notes(
     return added, problems
 
 
-def _fields_with_media(note: AnkiNote, renamed: dict[str, str]) -> tuple[str, str, str]:
-    """The note's fields with media names that Anki stored under another name replaced."""
-    first, second, third = note.fields
-    for old, new in renamed.items():
-        first, second, third = (f.replace(old, new) for f in (first, second, third))
-    return first, second, third
+def _in_collection_type(col: Collection, note: AnkiNote, adopt: AdoptOptions) -> AnkiNote:
+    """A card of a named type is added with the collection's type of that name (its id and
+    templates), its fields mapped by name; paperdeck's own types are used as they are."""
+    if note.note_type.model_id in PAPERDECK_MODEL_IDS:
+        return note
+    existing = col.models.by_name(note.note_type.name)
+    if existing is None:
+        return note
+    target = tuple(f["name"] for f in existing["flds"])
+    values = map_fields(note.note_type.fields, note.fields, target, source=adopt.source)
+    if values is None:
+        return note  # does not fit: paperdeck's own type of that name (a new type)
+    templates = tuple((str(t["name"]), str(t["qfmt"]), str(t["afmt"])) for t in existing["tmpls"])
+    note_type = NoteType(
+        int(existing["id"]),
+        str(existing["name"]),
+        target,
+        templates,
+        cloze=existing.get("type") == 1,
+        collection_json=json.dumps(existing, sort_keys=True),
+    )
+    fields = tuple(values.get(name, "") for name in target)
+    return dataclasses.replace(note, note_type=note_type, fields=fields)
+
+
+def _fields_with_media(fields: Iterable[str], renamed: dict[str, str]) -> tuple[str, ...]:
+    """The fields with media names that Anki stored under another name replaced."""
+    out = []
+    for value in fields:
+        for old, new in renamed.items():
+            value = value.replace(old, new)
+        out.append(value)
+    return tuple(out)
 
 
 def _deck_for(col: Collection, name: str) -> int:
@@ -537,18 +597,24 @@ def _deck_for(col: Collection, name: str) -> int:
     return int(deck)
 
 
-def _update_note(col: Collection, note: AnkiNote, renamed: dict[str, str]) -> None:
+def _update_note(col: Collection, update: PlannedUpdate, renamed: dict[str, str]) -> None:
+    """Write the planned fields and tags into the existing note; move it if planned."""
     from anki.cards import CardId
     from anki.decks import DeckId
     from anki.notes import NoteId
 
-    assert note.note_id is not None
-    existing = col.get_note(NoteId(note.note_id))
-    for name, value in zip(_fields_for(note.kind), _fields_with_media(note, renamed), strict=True):
+    note_id = update.planned.note.note_id
+    assert note_id is not None
+    existing = col.get_note(NoteId(note_id))
+    names = [name for name, _ in update.values]
+    values = _fields_with_media((value for _, value in update.values), renamed)
+    for name, value in zip(names, values, strict=True):
         existing[name] = value
-    existing.tags = list(note.tags)
+    existing.tags = list(update.tags)
     col.update_note(existing)
-    target = _deck_for(col, note.deck)
+    if update.deck is None:
+        return
+    target = _deck_for(col, update.deck)
     moving = [CardId(c.id) for c in existing.cards() if _home_deck(c) != target]
     if moving:
         col.set_deck(moving, DeckId(target))

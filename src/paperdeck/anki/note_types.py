@@ -9,6 +9,7 @@ the same on every machine and in every build.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from importlib.resources import files
@@ -41,6 +42,8 @@ class NoteType:
     templates: tuple[tuple[str, str, str], ...]
     """``(name, front template, back template)`` for each card the type can make."""
     cloze: bool = False
+    collection_json: str | None = None
+    """A collection's own note type, as JSON, written as it is (so Anki maps onto it)."""
 
     def to_model(self) -> genanki.Model:
         """The genanki model, for its JSON."""
@@ -56,6 +59,8 @@ class NoteType:
 
     def to_json(self, timestamp: int, deck_id: int) -> dict[str, Any]:
         """The note type as an ``.apkg`` stores it."""
+        if self.collection_json is not None:
+            return dict(json.loads(self.collection_json))
         return self.to_model().to_json(timestamp, deck_id)  # type: ignore[no-any-return]
 
 

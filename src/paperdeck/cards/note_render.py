@@ -15,7 +15,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from paperdeck.anki.apkg import AnkiNote, NoteKind, guid_for
+from paperdeck.anki.apkg import AnkiNote, guid_for
+from paperdeck.anki.note_types import (
+    BASIC,
+    CLOZE,
+    PAPERDECK_TYPES,
+    REVERSED,
+    SOURCE,
+    NoteType,
+    cloze_note_type,
+    custom_note_type,
+)
 from paperdeck.cards.media import Embed, OutsideVault, VaultIndex, find_embeds, media_name
 from paperdeck.cards.render import render_field
 from paperdeck.config import Config
@@ -126,11 +136,20 @@ def source_html(note: Note, rel: PurePosixPath, vault_name: str) -> str:
     return " · ".join(parts)
 
 
-def card_kind(card: Card, note: Note, config: Config) -> NoteKind:
-    """Which note type a card uses: cloze, both directions (by block, note or vault), or basic."""
+_PAPERDECK_NAMES = {"basic", "basic (and reversed card)", "cloze"}
+"""Note types a card may name that paperdeck's own types stand for."""
+
+
+def card_note_type(card: Card, note: Note, config: Config) -> NoteType:
+    """The note type a card uses: paperdeck's cloze, both-ways (by block, note or vault) or
+    basic Q/A; or, for a card naming another type, one made with the card's field names."""
+    if card.note_type is not None and card.note_type.lower() not in _PAPERDECK_NAMES:
+        names = tuple(name for name, _ in card.fields)
+        maker = cloze_note_type if card.cloze else custom_note_type
+        return maker(card.note_type, names)
     if card.cloze:
-        return "cloze"
-    return "reversed" if card.reverse or note.meta.reverse or config.reverse else "basic"
+        return CLOZE
+    return REVERSED if card.reverse or note.meta.reverse or config.reverse else BASIC
 
 
 def card_guid(card: Card, rel: PurePosixPath) -> str:
@@ -149,21 +168,42 @@ def render_note(source: SourceNote, context: RenderContext) -> RenderedNote:
     source_field = source_html(note, rel, context.vault_name)
     out = RenderedNote([], {}, [], {})
     for card in note.cards:
-        question_md = highlights_to_clozes(card.question) if card.cloze else card.question
-        question = _render_field(question_md, card.line, source, context, out, card.cloze)
-        answer = _render_field(card.answer, card.answer_line, source, context, out, card.cloze)
+        note_type = card_note_type(card, note, context.config)
         out.notes.append(
             AnkiNote(
                 guid=card_guid(card, rel),
                 note_id=card.card_id,
                 deck=deck,
-                fields=(question, answer, source_field),
+                fields=_card_fields(card, note_type, source_field, source, context, out),
                 tags=unique([*tags, *(anki_tag(t) for t in card.tags)]),
                 mod=0,
-                kind=card_kind(card, note, context.config),
+                note_type=note_type,
             )
         )
     return out
+
+
+def _card_fields(
+    card: Card,
+    note_type: NoteType,
+    source_field: str,
+    source: SourceNote,
+    context: RenderContext,
+    out: RenderedNote,
+) -> tuple[str, ...]:
+    """The card's fields rendered to HTML, in the note type's order, Source filled in."""
+    if note_type in PAPERDECK_TYPES:
+        question_md = highlights_to_clozes(card.question) if card.cloze else card.question
+        question = _render_field(question_md, card.line, source, context, out, card.cloze)
+        answer = _render_field(card.answer, card.answer_line, source, context, out, card.cloze)
+        return question, answer, source_field
+    lines = card.field_lines or (card.line,) * len(card.fields)
+    rendered = {
+        name: _render_field(text, line, source, context, out, card.cloze)
+        for (name, text), line in zip(card.fields, lines, strict=False)
+    }
+    rendered.setdefault(SOURCE, source_field)
+    return tuple(rendered.get(name, "") for name in note_type.fields)
 
 
 def _render_field(

@@ -78,7 +78,7 @@ def build(
             click.echo(f"Deck not written; {target} is unchanged.", err=True)
             sys.exit(1)
         if col is not None and into is not None:
-            import_into(col, target, into, update)
+            import_into(col, target, into, update, config)
 
 
 def checked_output(target: Path) -> Path:

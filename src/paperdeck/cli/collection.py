@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from anki.collection import Collection
 
     from paperdeck.anki.collection import ImportedNote, ImportResult, SyncPlan, SyncResult
+    from paperdeck.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,12 +77,19 @@ def open_for_cli(collection: Path, *, create: bool = False) -> Iterator[Collecti
         raise click.ClickException(str(exc)) from exc
 
 
-def import_into(col: Collection, apkg: Path, collection: Path, update: str) -> ImportResult:
-    """Import ``apkg`` into the open collection and print what happened."""
+def import_into(
+    col: Collection, apkg: Path, collection: Path, update: str, config: Config | None = None
+) -> ImportResult:
+    """Import ``apkg`` into the open collection and print what happened.
+
+    ``config`` (the vault's, for ``build --into``) says how adopted notes are treated.
+    """
+    from paperdeck.anki.adopt import DEFAULT_ADOPT, adopt_options
     from paperdeck.anki.collection import CollectionError, import_package, update_rule
 
+    adopt = adopt_options(config) if config is not None else DEFAULT_ADOPT
     try:
-        result = import_package(col, apkg, update_rule(update))
+        result = import_package(col, apkg, update_rule(update), adopt)
     except CollectionError as exc:
         raise click.ClickException(str(exc)) from exc
     _echo_import(apkg, collection, result)
@@ -93,10 +101,11 @@ def _echo_import(apkg: Path, collection: Path, result: ImportResult) -> None:
         click.echo(f"updated note {note.note_id}: {_first(note)}")
     for note in result.conflicting:
         click.echo(f"not imported (conflicting) note {note.note_id}: {_first(note)}", err=True)
+    adopted = f", {len(result.adopted)} adopted" if result.adopted else ""
     click.echo(
         f"Imported {apkg} into {collection}: {len(result.new)} new, "
         f"{len(result.updated)} updated, {len(result.unchanged)} unchanged, "
-        f"{len(result.conflicting)} conflicting"
+        f"{len(result.conflicting)} conflicting{adopted}"
     )
 
 
@@ -233,7 +242,13 @@ def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
         f"Plan: add {len(plan.add)}, update {len(plan.update)}, "
         f"unchanged {len(plan.unchanged)}, missing {len(plan.missing)}, "
         f"conflicting {len(plan.conflicting)}{pruning}, media {len(plan.media)}"
+        f"{_adopted(plan)}"
     )
+
+
+def _adopted(plan: SyncPlan) -> str:
+    """``; 3 adopted`` when notes of another tool's types were taken over in place."""
+    return f"; {len(plan.adopted)} adopted (kept their note type)" if plan.adopted else ""
 
 
 def _echo_result(
@@ -259,7 +274,7 @@ def _echo_result(
         f"Synced {notes_dir} into {collection}: {len(result.added)} added, "
         f"{len(result.updated)} updated, {len(plan.unchanged)} unchanged, "
         f"{len(plan.missing)} missing, {len(plan.conflicting)} conflicting{pruned}, "
-        f"{plural(len(result.media), 'media file')} added"
+        f"{plural(len(result.media), 'media file')} added{_adopted(plan)}"
     )
     if prune and not yes and plan.prune:
         count = plural(len(plan.prune), "note")
