@@ -71,7 +71,8 @@ def sync(
 ) -> SyncRun:
     """Sync the vault at ``root`` into the collection; see the module's docstring.
 
-    ``prune`` lists paperdeck notes whose cards left the vault, ``delete`` removes them.
+    ``prune`` lists paperdeck notes whose cards left the vault; ``delete`` removes them
+    and the notes of cards marked ``DELETE`` (which are always listed).
     Raises :class:`~paperdeck.anki.collection.CollectionError` for a collection that
     cannot be used (missing, locked), before anything is written.
     """
@@ -117,7 +118,12 @@ def sync(
                 return run
             writer = _IdWriter(root, state, ids)
             run.result = apply_sync(
-                col, run.plan, write_ids=writer, prune=prune and delete, adopt=adopt
+                col,
+                run.plan,
+                write_ids=writer,
+                prune=prune and delete,
+                delete_marked=delete,
+                adopt=adopt,
             )
             run.diagnostics += run.result.diagnostics
             state.pending -= {note_id for _, note_id in run.result.added}

@@ -277,6 +277,8 @@ class SyncPlan:
     """Cards whose note another tool made (any note type their fields map onto): updated
     in place, keeping the note's type, history and (by default) deck."""
     prune: list[PruneCandidate] = field(default_factory=list)
+    delete: list[PruneCandidate] = field(default_factory=list)
+    """Notes of cards marked ``DELETE`` in the vault (Obsidian_to_Anki's syntax)."""
     media: dict[str, Path] = field(default_factory=dict)
     """Media files the cards reference that the collection lacks (or has different)."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -345,6 +347,7 @@ def plan_sync(
     plan.media = _media_to_add(col, referenced)
     if prune:
         plan.prune = _prune_candidates(col, vault, content, known)
+    plan.delete = _marked_for_deletion(col, vault)
     return plan
 
 
@@ -383,7 +386,9 @@ def plan_update(
 
 def _planned_cards(vault: Vault, content: DeckContent) -> list[PlannedCard]:
     """Pair each card with its Anki note (``collect_deck`` makes one note per card, in order)."""
-    cards = [(source, card) for source in vault.sources for card in source.note.cards]
+    cards = [
+        (source, card) for source in vault.sources for card in source.note.cards if not card.delete
+    ]
     if len(cards) != len(content.notes):  # pragma: no cover - collect_deck's contract
         raise PaperdeckError("internal error: cards and rendered notes do not match")
     return [PlannedCard(s, c, n) for (s, c), n in zip(cards, content.notes, strict=True)]
@@ -410,6 +415,28 @@ def _media_to_add(col: Collection, media: dict[str, Path]) -> dict[str, Path]:
         if not same:
             needed[name] = path
     return needed
+
+
+def _marked_for_deletion(col: Collection, vault: Vault) -> list[PruneCandidate]:
+    """The notes in the collection of cards marked ``DELETE`` above their ID."""
+    from anki.decks import DeckId
+    from anki.errors import NotFoundError
+    from anki.notes import NoteId
+
+    found: list[PruneCandidate] = []
+    for source in vault.sources:
+        for card in source.note.cards:
+            if not card.delete or card.card_id is None:
+                continue
+            try:
+                note = col.get_note(NoteId(card.card_id))
+            except NotFoundError:
+                continue  # already gone
+            homes = [_home_deck(c) for c in note.cards()]
+            deck = col.decks.name(DeckId(homes[0])) if homes else "?"
+            first = plain_text(note.fields[0]) if note.fields else ""
+            found.append(PruneCandidate(card.card_id, deck, first))
+    return found
 
 
 def _prune_candidates(
@@ -454,6 +481,7 @@ class SyncResult:
     """Each added card with its new note id (now written into the note as its ID)."""
     updated: list[PlannedUpdate] = field(default_factory=list)
     pruned: list[PruneCandidate] = field(default_factory=list)
+    """Notes deleted: gone from the vault (``--prune``) or marked ``DELETE`` in it."""
     media: list[str] = field(default_factory=list)
     """Names of the media files written to the collection's media folder."""
     note_types: list[str] = field(default_factory=list)
@@ -467,6 +495,7 @@ def apply_sync(
     *,
     write_ids: Callable[[set[int]], tuple[set[int], list[Diagnostic]]],
     prune: bool = False,
+    delete_marked: bool = False,
     adopt: AdoptOptions = DEFAULT_ADOPT,
 ) -> SyncResult:
     """Carry out ``plan``: media, in-place updates, additions, pruning.
@@ -476,7 +505,8 @@ def apply_sync(
     the IDs to add, records them as pending, and returns those now in the vault), then the
     notes are created with exactly those ids through Anki's importer. A sync killed in
     between leaves IDs that the next sync adds; it never leaves an Anki note whose ID is
-    not in the vault. Notes are deleted only when ``prune`` is true.
+    not in the vault. Notes are deleted only when asked: ``prune`` (notes whose cards left
+    the vault) and ``delete_marked`` (cards marked ``DELETE``).
     """
     from anki.models import NotetypeId
 
@@ -508,11 +538,12 @@ def apply_sync(
         )
         result.added, failed = _add_notes(col, adding, renamed)
         result.diagnostics.extend(failed)
-    if prune and plan.prune:
+    doomed = [*(plan.prune if prune else []), *(plan.delete if delete_marked else [])]
+    if doomed:
         from anki.notes import NoteId
 
-        col.remove_notes([NoteId(p.note_id) for p in plan.prune])
-        result.pruned = list(plan.prune)
+        col.remove_notes([NoteId(p.note_id) for p in doomed])
+        result.pruned = doomed
     return result
 
 

@@ -168,6 +168,8 @@ def render_note(source: SourceNote, context: RenderContext) -> RenderedNote:
     source_field = source_html(note, rel, context.vault_name)
     out = RenderedNote([], {}, [], {})
     for card in note.cards:
+        if card.delete:  # marked DELETE: its note leaves Anki on sync, never rebuilt
+            continue
         note_type = card_note_type(card, note, context.config)
         out.notes.append(
             AnkiNote(

@@ -152,7 +152,12 @@ def import_command(apkg: Path, collection: Path, update: str, create: bool) -> N
     help="Delete paperdeck notes in this vault's decks whose card is gone from the vault "
     "(lists them unless --yes).",
 )
-@click.option("-y", "--yes", is_flag=True, help="Confirm --prune: really delete.")
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    help="Really delete: the notes --prune lists, and those of cards marked DELETE.",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings (missing images, ...) as errors.")
 @click.option(
     "--ignore",
@@ -237,7 +242,10 @@ def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
         click.echo(f"add media {name}")
     for gone in plan.prune:
         click.echo(f"prune note {gone.note_id} in {gone.deck}: {_short(gone.first_field)}")
+    for gone in plan.delete:
+        click.echo(f"delete (marked DELETE) note {gone.note_id}: {_short(gone.first_field)}")
     pruning = f", prune {len(plan.prune)}" if prune else ""
+    pruning += f", delete {len(plan.delete)}" if plan.delete else ""
     click.echo(
         f"Plan: add {len(plan.add)}, update {len(plan.update)}, "
         f"unchanged {len(plan.unchanged)}, missing {len(plan.missing)}, "
@@ -283,3 +291,8 @@ def _echo_result(
             click.echo(f"  note {gone.note_id} in {gone.deck}: {_short(gone.first_field)}")
     elif prune and not plan.prune:
         click.echo("Nothing to prune.")
+    if not yes and plan.delete:
+        count = plural(len(plan.delete), "note")
+        click.echo(f"Not deleted: {count} marked DELETE in the vault (add --yes to delete):")
+        for gone in plan.delete:
+            click.echo(f"  note {gone.note_id} in {gone.deck}: {_short(gone.first_field)}")
