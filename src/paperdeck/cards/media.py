@@ -1,7 +1,9 @@
-"""Resolving embeds inside the vault, as Obsidian does, and naming media for Anki.
+"""Resolving embeds and links inside the vault, as Obsidian does, and naming media for Anki.
 
 A deck may only ever carry files from inside the vault (or figures paperdeck generated):
 an embed that leaves the vault, by ``..``, an absolute path or a symlink, is refused.
+Embeds are found in the very tokens the renderer renders, so every embed a card shows
+was resolved (and reported when missing) here.
 """
 
 from __future__ import annotations
@@ -13,44 +15,66 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
-from paperdeck.cards.render import is_image, split_link
-from paperdeck.diagnostics import clip
+from markdown_it.token import Token
 
-_WIKI_EMBED_RE = re.compile(r"!\[\[([^\]\n]+?)\]\]")
-_MD_IMAGE_RE = re.compile(r"!\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-_CODE_SPAN_RE = re.compile(r"(`+).*?\1")
-_URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+from paperdeck.cards.render import MediaKind, is_url, media_kind, obsidian_url, parse_field
+from paperdeck.diagnostics import clip
 
 
 @dataclass(frozen=True)
 class Embed:
-    """An image an embed asks for, with the line it is on (0-based within the field)."""
+    """A file an embed asks for (image, audio, video), with its line (0-based in the field)."""
 
     target: str
-    """Exactly as written (the key the renderer looks up)."""
+    """The key the renderer looks up: a wikilink's target as written; a Markdown image's
+    destination as markdown-it normalises it (URL-encoded, ``<...>`` removed)."""
     line_offset: int
     markdown_style: bool
     """``![alt](path)``: the path is relative to the note's folder and URL-encoded."""
 
     @property
+    def path_text(self) -> str:
+        """The path the embed names, decoded."""
+        return unquote(self.target) if self.markdown_style else self.target
+
+    @property
+    def kind(self) -> MediaKind:
+        """``image``, ``audio`` or ``video``, for messages (a Markdown image of any suffix is
+        an image)."""
+        return media_kind(self.path_text) or "image"
+
+    @property
     def shown(self) -> str:
         """The target quoted for a message, cut short if it is long."""
-        return clip(repr(self.target))
+        return clip(repr(self.path_text))
 
 
 def find_embeds(markdown: str) -> list[Embed]:
-    """Image embeds in a card field, in order, outside inline code."""
+    """Media embeds in a card field, in order: exactly those :func:`render_field` looks up
+    (so none in code, math or comments), each with its line."""
+    if "![" not in markdown:
+        return []
     found: list[Embed] = []
-    for offset, line in enumerate(markdown.split("\n")):
-        line = _CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), line)
-        for m in _WIKI_EMBED_RE.finditer(line):
-            target, _ = split_link(m.group(1))
-            if is_image(target):
-                found.append(Embed(m.group(1).partition("|")[0].strip(), offset, False))
-        for m in _MD_IMAGE_RE.finditer(line):
-            if not _URL_RE.match(m.group(1)):
-                found.append(Embed(m.group(1), offset, True))
+    for token in parse_field(markdown):
+        if token.type != "inline" or token.map is None:
+            continue
+        line = token.map[0]
+        for child in token.children or []:
+            if child.type == "wikilink_embed" and media_kind(child.meta["target"]):
+                found.append(Embed(child.meta["target"], line, False))
+            elif child.type == "image":
+                src = str(child.attrGet("src") or "")
+                if src and not is_url(src):
+                    found.append(Embed(src, line, True))
+            line += _line_breaks(child)
     return found
+
+
+def _line_breaks(token: Token) -> int:
+    """How many source lines an inline token spans beyond its first."""
+    if token.type in ("softbreak", "hardbreak"):
+        return 1
+    return token.content.count("\n") + sum(_line_breaks(c) for c in token.children or [])
 
 
 class OutsideVault(ValueError):
@@ -81,29 +105,54 @@ class VaultIndex:
 
     def resolve(self, embed: Embed, note_rel: PurePosixPath) -> Path | None:
         """The file an embed means, or ``None`` if missing; raises :class:`OutsideVault`."""
-        target = unquote(embed.target) if embed.markdown_style else embed.target
+        target = embed.path_text
         if target in self.generated:
             return self.generated[target]
-        if target.startswith(("/", "\\", "~")) or re.match(r"^[a-zA-Z]:[\\/]", target):
+        if _is_absolute(target):
             raise OutsideVault(f"embed {embed.shown} is an absolute path outside the vault")
-        # Obsidian reads a path relative to the note's folder or to the vault root.
-        inside = [
-            normal
-            for normal in (_normalise(note_rel.parent / target), _normalise(PurePosixPath(target)))
-            if normal is not None
-        ]
-        if not inside:
+        if (
+            _normalise(note_rel.parent / target) is None
+            and _normalise(PurePosixPath(target)) is None
+        ):
             raise OutsideVault(f"embed {embed.shown} points outside the notes folder")
-        for normal in inside:
-            if hit := self._by_path.get(normal.as_posix().casefold()):
-                return self._checked(hit, embed)
-        if "/" not in target:
-            matches = self._by_name.get(target.casefold(), [])
-            if matches:
-                same_folder = [m for m in matches if m.parent == note_rel.parent]
-                best = same_folder or sorted(matches, key=lambda m: (len(m.parts), m.as_posix()))
-                return self._checked(best[0], embed)
-        return None
+        hit = self.lookup(target, note_rel)
+        return self._checked(hit, embed) if hit is not None else None
+
+    def lookup(self, target: str, note_rel: PurePosixPath) -> PurePosixPath | None:
+        """The vault file a link target names, in Obsidian's order: the path relative to the
+        note's folder, then to the vault root, then any file whose path ends with the target
+        (``deep/partial.png`` finds ``attachments/deep/partial.png``; a bare name is such a
+        suffix): one in the note's folder first, then the shallowest. Never outside the vault,
+        though the file found may be a link leading out (:meth:`resolve` checks that)."""
+        if _is_absolute(target):
+            return None
+        for base in (note_rel.parent, PurePosixPath()):
+            normal = _normalise(base / target)
+            if normal is not None and (hit := self._by_path.get(normal.as_posix().casefold())):
+                return hit
+        path = PurePosixPath(target)
+        if not path.parts or any(part in (".", "..") for part in target.split("/")):
+            return None
+        tail = "/" + path.as_posix().casefold()
+        matches = [
+            m
+            for m in self._by_name.get(path.name.casefold(), [])
+            if ("/" + m.as_posix().casefold()).endswith(tail)
+        ]
+        if not matches:
+            return None
+        same_folder = [m for m in matches if m.parent == note_rel.parent]
+        return (same_folder or sorted(matches, key=lambda m: (len(m.parts), m.as_posix())))[0]
+
+    def find_note(self, target: str, note_rel: PurePosixPath) -> PurePosixPath | None:
+        """The file a ``[[wikilink]]`` names: ``Note`` is ``Note.md``, ``""`` the note itself."""
+        if not target:
+            return note_rel
+        if not target.lower().endswith(".md"):
+            hit = self.lookup(target + ".md", note_rel)
+            if hit is not None:
+                return hit
+        return self.lookup(target, note_rel)
 
     def _checked(self, rel: PurePosixPath, embed: Embed) -> Path:
         path = self.root / rel
@@ -114,6 +163,27 @@ class VaultIndex:
         if not inside:
             raise OutsideVault(f"embed {embed.shown} is a link that leaves the notes folder")
         return path
+
+
+@dataclass
+class NoteLinker:
+    """Maps the note a wikilink names to its ``obsidian://`` URL (``None``: no such note, the
+    link stays text), and remembers each answer so a cached rendering can be checked."""
+
+    index: VaultIndex
+    vault_name: str
+    note_rel: PurePosixPath
+    resolved: dict[str, str | None] = field(default_factory=dict)
+
+    def __call__(self, target: str) -> str | None:
+        if target not in self.resolved:
+            rel = self.index.find_note(target, self.note_rel)
+            self.resolved[target] = obsidian_url(self.vault_name, rel) if rel else None
+        return self.resolved[target]
+
+
+def _is_absolute(target: str) -> bool:
+    return target.startswith(("/", "\\", "~")) or bool(re.match(r"^[a-zA-Z]:[\\/]", target))
 
 
 def _normalise(path: PurePosixPath) -> PurePosixPath | None:

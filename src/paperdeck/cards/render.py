@@ -3,34 +3,74 @@
 Math is passed through verbatim for Anki's MathJax: ``$x$`` becomes ``\\(x\\)`` and
 ``$$x$$`` becomes ``\\[x\\]``, with only ``<``, ``>`` and ``&`` escaped (the browser undoes
 that before MathJax reads it), so ``\\text{one\\_hot}`` reaches Anki untouched.
-Obsidian's wikilinks become readable text and embeds become ``<img>`` tags that name the
-media files the deck ships.
+As in Obsidian, a closing ``$`` followed by a digit closes nothing, so ``$5-$10`` stays text.
+Obsidian's wikilinks become links (when the caller can say where a note is) or readable
+text, ``==highlights==`` become ``<mark>``, image embeds become ``<img>`` tags and audio or
+video embeds ``[sound:...]``, both naming the media files the deck ships.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import PurePosixPath
+from typing import Any, Literal
+from urllib.parse import quote, unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
+from markdown_it.rules_inline.state_inline import Delimiter
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.dollarmath.index import math_inline_dollar
 
 from paperdeck.notes.cloze import space_double_braces
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".avif")
+# What Anki plays as ``[sound:...]`` (through mpv): Obsidian_to_Anki's audio list (.wav .m4a
+# .flac .mp3 .wma .aac .webm) plus Obsidian's other audio and video formats.
+AUDIO_SUFFIXES = (".mp3", ".wav", ".m4a", ".flac", ".ogg", ".oga", ".opus", ".aac", ".wma", ".3gp")
+VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".ogv", ".m4v", ".avi", ".mpg", ".mpeg")
+MediaKind = Literal["image", "audio", "video"]
 _COMMENT_RE = re.compile(r"%%.*?%%", re.DOTALL)
 _SIZE_RE = re.compile(r"^([0-9]+)(?:x([0-9]+))?$")
+_URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # http(s), data:, ... never vault media
+_DIGITS = frozenset("0123456789")
+
+
+def media_kind(target: str) -> MediaKind | None:
+    """What an embed target is, by its suffix as Obsidian decides; ``None``: not media."""
+    lower = target.lower()
+    if lower.endswith(IMAGE_SUFFIXES):
+        return "image"
+    if lower.endswith(AUDIO_SUFFIXES):
+        return "audio"
+    return "video" if lower.endswith(VIDEO_SUFFIXES) else None
 
 
 def is_image(target: str) -> bool:
     """Does an embed target name an image (by its suffix, as Obsidian decides)?"""
-    return target.lower().endswith(IMAGE_SUFFIXES)
+    return media_kind(target) == "image"
+
+
+def is_sound(target: str) -> bool:
+    """Is it audio or video, which Anki plays from ``[sound:name]`` rather than ``<img>``?"""
+    return media_kind(target) in ("audio", "video")
+
+
+def is_url(target: str) -> bool:
+    """A link with a scheme (``https:``, ``data:``): shown as is, never looked up in the vault."""
+    return bool(_URL_RE.match(target))
+
+
+def obsidian_url(vault_name: str, rel: PurePosixPath) -> str:
+    """``obsidian://open`` for a vault file; a note is named without ``.md``, as Obsidian does."""
+    path = rel.with_suffix("") if rel.suffix.lower() == ".md" else rel
+    target = quote(path.as_posix(), safe="")
+    return f"obsidian://open?vault={quote(vault_name, safe='')}&file={target}"
 
 
 def split_link(inner: str) -> tuple[str, str | None]:
@@ -57,6 +97,90 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _obsidian_math_rule() -> Callable[[StateInline, bool], bool]:
+    """dollarmath's inline rule with Obsidian's extra condition: a single ``$`` followed by
+    a digit does not close math, so ``$5-$10`` and ``$5/$10`` are prices, not math.
+
+    (dollarmath's own ``allow_digits=False`` would also refuse a digit before the opening
+    ``$``, as in ``2$x$``, which that rule does not.) As in dollarmath, the first ``$`` that
+    could close decides: ``$x$5`` is text, not math that runs on to a later ``$``.
+    """
+    inner = math_inline_dollar(allow_space=False, allow_digits=True, allow_double=True)
+
+    def rule(state: StateInline, silent: bool) -> bool:
+        start = state.pos
+        matched = inner(state, True)
+        end, state.pos = state.pos, start
+        if not matched:
+            return False
+        if not state.src.startswith("$$", start) and state.src[end : end + 1] in _DIGITS:
+            return False
+        return inner(state, silent)
+
+    return rule
+
+
+def _mark_tokenize(state: StateInline, silent: bool) -> bool:
+    """``==`` runs as delimiters, exactly as markdown-it's ``~~`` (markdown-it-mark's rule)."""
+    start = state.pos
+    if silent or state.src[start] != "=":
+        return False
+    scanned = state.scanDelims(start, True)
+    length = scanned.length
+    if length < 2:
+        return False
+    if length % 2:
+        state.push("text", "", 0).content = "="
+        length -= 1
+    for _ in range(0, length, 2):
+        state.push("text", "", 0).content = "=="
+        state.delimiters.append(
+            Delimiter(
+                marker=ord("="),
+                length=0,  # no "rule of 3", as for ``~~``
+                token=len(state.tokens) - 1,
+                end=-1,
+                open=scanned.can_open,
+                close=scanned.can_close,
+            )
+        )
+    state.pos += scanned.length
+    return True
+
+
+def _mark_pairs(state: StateInline, delimiters: list[Delimiter]) -> None:
+    lone: list[int] = []
+    for opener in delimiters:
+        if opener.marker != ord("=") or opener.end == -1:
+            continue
+        closer = delimiters[opener.end]
+        opening, closing = state.tokens[opener.token], state.tokens[closer.token]
+        opening.type, opening.nesting = "mark_open", 1
+        closing.type, closing.nesting = "mark_close", -1
+        for token in (opening, closing):
+            token.tag, token.markup, token.content = "mark", "==", ""
+        before = state.tokens[closer.token - 1]
+        if before.type == "text" and before.content == "=":
+            lone.append(closer.token - 1)
+    # A lone ``=`` of an odd run belongs after the ``</mark>`` tags that follow it.
+    while lone:
+        i = lone.pop()
+        j = i + 1
+        while j < len(state.tokens) and state.tokens[j].type == "mark_close":
+            j += 1
+        j -= 1
+        if i != j:
+            state.tokens[i], state.tokens[j] = state.tokens[j], state.tokens[i]
+
+
+def _mark_post_process(state: StateInline) -> None:
+    """Turn matched ``==`` delimiters into ``<mark>`` tags (at every nesting level)."""
+    _mark_pairs(state, state.delimiters)
+    for meta in state.tokens_meta:
+        if meta and "delimiters" in meta:
+            _mark_pairs(state, meta["delimiters"])
+
+
 def _math_source(token: Token, env: EnvType) -> str:
     math = html.escape(token.content.strip(), quote=False)
     return space_double_braces(math) if env.get("cloze") else math
@@ -77,11 +201,19 @@ def _math_block(
     return f"\\[{_math_source(tokens[idx], env)}\\]\n"
 
 
-def _wikilink(self: RendererHTML, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+def _wikilink(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
     target, label = tokens[idx].meta["target"], tokens[idx].meta["label"]
     note, _, heading = target.partition("#")
-    text = label or (f"{note} > {heading.lstrip('^')}" if heading and note else note or heading)
-    return f'<span class="wikilink">{html.escape(text)}</span>'
+    text = html.escape(
+        label or (f"{note} > {heading.lstrip('^')}" if heading and note else note or heading)
+    )
+    link: Callable[[str], str | None] | None = env.get("link")
+    url = link(note) if link is not None else None
+    if url:
+        return f'<a class="wikilink" href="{html.escape(url)}">{text}</a>'
+    return f'<span class="wikilink">{text}</span>'
 
 
 def _img(src: str, alt: str, size: str | None) -> str:
@@ -91,19 +223,27 @@ def _img(src: str, alt: str, size: str | None) -> str:
     return f"<img {attrs}>"
 
 
-def _missing(target: str) -> str:
-    return f'<span class="missing-media">[missing image: {html.escape(target)}]</span>'
+def _missing(target: str, kind: MediaKind) -> str:
+    return f'<span class="missing-media">[missing {kind}: {html.escape(target)}]</span>'
+
+
+def _sound(name: str) -> str:
+    """Anki plays ``[sound:name]`` (audio and video alike) and ships ``name`` with the deck."""
+    return f"[sound:{html.escape(name, quote=False)}]"
 
 
 def _embed(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
     target, label = tokens[idx].meta["target"], tokens[idx].meta["label"]
-    if not is_image(target):
+    kind = media_kind(target)
+    if kind is None:
         return f'<span class="embed">{html.escape(label or target)}</span>'
     media: Mapping[str, str | None] = env.get("media", {})
     name = media.get(target)
-    return _img(name, target, label) if name else _missing(target)
+    if not name:
+        return _missing(target, kind)
+    return _img(name, target, label) if kind == "image" else _sound(name)
 
 
 def _image(
@@ -112,12 +252,17 @@ def _image(
     token = tokens[idx]
     src = str(token.attrGet("src") or "")
     alt = self.renderInlineAsText(token.children or [], options, env)
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src):  # http(s), data: — not vault media
+    if is_url(src):
         return _img(src, alt, None)
     media: Mapping[str, str | None] = env.get("media", {})
     name = media.get(src)
+    sound = is_sound(src)
+    if not name:
+        return _missing(unquote(src), media_kind(src) or "image")
+    if sound:
+        return _sound(name)
     size = alt.rpartition("|")[2] if "|" in alt else None
-    return _img(name, alt.partition("|")[0], size) if name else _missing(src)
+    return _img(name, alt.partition("|")[0], size)
 
 
 def _fence(
@@ -135,7 +280,10 @@ def make_markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"breaks": True, "html": True})
     md.enable(["table", "strikethrough"])
     md.use(dollarmath_plugin, allow_space=False, double_inline=True)
+    md.inline.ruler.at("math_inline", _obsidian_math_rule())
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
+    md.inline.ruler.after("strikethrough", "mark", _mark_tokenize)
+    md.inline.ruler2.after("strikethrough", "mark", _mark_post_process)
     md.add_render_rule("math_inline", _math("\\(", "\\)"))
     md.add_render_rule("math_inline_double", _math("\\[", "\\]"))
     md.add_render_rule("math_block", _math_block)
@@ -150,13 +298,27 @@ def make_markdown() -> MarkdownIt:
 _MD = make_markdown()
 
 
+def parse_field(markdown: str) -> list[Token]:
+    """The tokens :func:`render_field` renders, with ``%%comments%%`` blanked out but their
+    line breaks kept, so each token's ``map`` still gives its line within the field."""
+    source = _COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
+    return _MD.parse(source)
+
+
 def render_field(
-    markdown: str, media: Mapping[str, str | None] | None = None, *, cloze: bool = False
+    markdown: str,
+    media: Mapping[str, str | None] | None = None,
+    *,
+    cloze: bool = False,
+    link: Callable[[str], str | None] | None = None,
 ) -> str:
     """Render one card field; ``media`` maps each embed target to its media name (None: missing).
 
     In a cloze note, ``}}`` inside math is spaced out so that it cannot close a cloze.
+    ``link`` maps the note a ``[[wikilink]]`` names (``""`` for the note itself) to a URL;
+    without it, or where it gives ``None`` (no such note), the link shows as plain text.
     """
     source = _COMMENT_RE.sub("", markdown)
-    rendered: str = _MD.render(source, {"media": dict(media or {}), "cloze": cloze})
+    env = {"media": dict(media or {}), "cloze": cloze, "link": link}
+    rendered: str = _MD.render(source, env)
     return rendered.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,11 +53,18 @@ def output_options(func: F) -> F:
 
 
 def resolve_config(notes_dir: Path, ignore: Sequence[str], **overrides: Any) -> Config:
-    """The vault's config file with CLI flags on top."""
+    """The vault's config file with CLI flags on top: a flag always wins.
+
+    ``--deck-prefix`` wins over the config's ``deck`` template too (which would otherwise
+    make the prefix unused): every note goes to ``<prefix>::<title>`` unless its own front
+    matter names a deck.
+    """
     try:
         config = load_config(notes_dir)
     except PaperdeckError as exc:
         raise click.ClickException(str(exc)) from exc
+    if overrides.get("deck_prefix") is not None:
+        config = replace(config, deck=None)
     return config.with_overrides(extra_ignore=tuple(ignore) or None, **overrides)
 
 

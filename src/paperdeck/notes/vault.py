@@ -5,11 +5,11 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from paperdeck.diagnostics import Diagnostic, error
+from paperdeck.diagnostics import Diagnostic, error, warning
 from paperdeck.fileio import read_regular_file
 from paperdeck.notes.model import Note
 from paperdeck.notes.parse import parse_note
@@ -65,7 +65,12 @@ def scan_vault(
 ) -> tuple[list[PurePosixPath], list[Diagnostic]]:
     """Every file in the vault (not only notes: embeds resolve against these), sorted, and
     an error for each folder that cannot be read (never skipped silently). A note that is
-    not a regular file is reported when it is read (:func:`load_note`)."""
+    not a regular file is reported when it is read (:func:`load_note`).
+
+    Symlinked folders are followed, as Obsidian does, with a warning at the link when it
+    is not followed (a loop, or a folder already in the vault, which would list its notes
+    twice) or when it leads out of the vault (its notes are read; files there cannot be
+    embedded, see :class:`~paperdeck.cards.media.VaultIndex`)."""
     problems: list[Diagnostic] = []
 
     def unreadable(exc: OSError) -> None:
@@ -73,19 +78,92 @@ def scan_vault(
         why = exc.strerror or str(exc)
         problems.append(error(display_path(folder), 0, f"cannot read folder: {why}"))
 
-    return sorted(_walk(vault, ignore, unreadable)), problems
+    def linked(rel: PurePosixPath, message: str) -> None:
+        problems.append(warning(display_path(vault / rel), 0, message))
+
+    return sorted(_walk(vault, ignore, unreadable, linked)), problems
 
 
 def _walk(
-    vault: Path, ignore: tuple[str, ...], onerror: Callable[[OSError], None]
+    vault: Path,
+    ignore: tuple[str, ...],
+    onerror: Callable[[OSError], None],
+    onlink: Callable[[PurePosixPath, str], None],
 ) -> Iterator[PurePosixPath]:
-    for root, dirs, files in os.walk(vault, onerror=onerror):
+    vault_real = Path(os.path.realpath(vault))
+    real_of = {os.fspath(vault): vault_real}  # each folder os.walk enters: where it really is
+    walked: dict[Path, PurePosixPath] = {vault_real: PurePosixPath(".")}
+    for root, dirs, files in os.walk(vault, onerror=onerror, followlinks=True):
+        root_real = real_of[root]
         rel_root = PurePosixPath(Path(root).relative_to(vault).as_posix())
-        dirs[:] = sorted(d for d in dirs if not is_ignored(rel_root / d / "x", ignore))
+        kept: list[str] = []
+        for name in sorted(dirs):
+            rel = rel_root / name
+            if is_ignored(rel / "x", ignore):
+                continue
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                real = Path(os.path.realpath(path))
+                problem = folder_link_problem(real, root_real, vault_real, walked)
+                if problem is None and vault_real not in real.parents:
+                    onlink(
+                        rel, f"folder link leads out of the vault, to {real}: its notes are read"
+                    )
+            else:
+                real = root_real / name
+                problem = _already_walked(real, walked)
+            if problem is not None:
+                onlink(rel, problem)
+                continue
+            kept.append(name)
+            real_of[path] = real
+            walked[real] = rel
+        dirs[:] = kept
         for name in files:
             rel = rel_root / name if str(rel_root) != "." else PurePosixPath(name)
             if not is_ignored(rel, ignore):
                 yield rel
+
+
+def folder_link_problem(
+    real: Path, parent_real: Path, vault_real: Path, walked: Mapping[Path, PurePosixPath]
+) -> str | None:
+    """Why a symlinked folder that leads to ``real``, met in the folder ``parent_real``,
+    must not be followed; ``None`` if it may.
+
+    A link to an enclosing folder (or the vault) never ends; one to a folder that is (or
+    will be) walked anyway would list the same notes twice, under two names, and so give
+    every card ID twice.
+    """
+    if real == vault_real or real in vault_real.parents:
+        return f"folder link loops back to the vault or a folder above it ({real}): not followed"
+    if real == parent_real or real in parent_real.parents:
+        return f"folder link loops back to an enclosing folder ({real}): not followed"
+    if vault_real in real.parents:
+        return f"folder link to {real}, which is read where it is in the vault: not followed"
+    return _already_walked(real, walked)
+
+
+def _already_walked(real: Path, walked: Mapping[Path, PurePosixPath]) -> str | None:
+    if real in walked:
+        return f"folder {real} is already read as {walked[real].as_posix()}/: not read again"
+    return None
+
+
+def hard_link_warning(path: Path, status: os.stat_result) -> str | None:
+    """Why writing IDs into this note by atomic rename would be wrong, or ``None``.
+
+    A rename gives the path a new file: a note with other hard links (``st_nlink > 1``)
+    would silently stop being the same file as its other names.
+    """
+    if status.st_nlink <= 1:
+        return None
+    others = status.st_nlink - 1
+    names = "another name" if others == 1 else f"{others} other names"
+    return (
+        f"{path.name} is hard-linked ({names}); writing its IDs by atomic rename would "
+        "separate it from them"
+    )
 
 
 def decode_note(data: bytes, shown: str) -> tuple[str | None, Diagnostic | None]:
