@@ -497,3 +497,34 @@ def test_audio_follows_the_image_rules(empty_vault: Path, tmp_path: Path) -> Non
     refused = cli("build", str(empty_vault), "--no-write")
     assert refused.exit_code == 1
     assert "notes/n.md:2: error: embed 'out.mp3' is a link that leaves" in refused.output
+
+
+def test_wikilinks_in_a_built_deck_follow_the_vault_as_it_changes(empty_vault: Path) -> None:
+    (empty_vault / "a.md").write_text("Q: See [[Later note|the later note]]?\nA: Yes.\n")
+    cli_ok("build", str(empty_vault))
+    [[question, _, _]] = deck()[0]
+    assert question == '<p>See <span class="wikilink">the later note</span>?</p>'  # no note yet
+
+    (empty_vault / "Later note.md").write_text("Title: Later\n")
+    cli_ok("build", str(empty_vault))  # a.md is unchanged: its cached rendering is checked
+    [[question, _, _]] = deck()[0]
+    url = "obsidian://open?vault=notes&amp;file=Later%20note"
+    assert question == f'<p>See <a class="wikilink" href="{url}">the later note</a>?</p>'
+
+
+def test_missing_audio_is_named_as_audio(empty_vault: Path) -> None:
+    (empty_vault / "a.md").write_text("Q: Listen\nA: ![[talk.mp3]]\n")
+    result = cli_ok("build", str(empty_vault))
+    assert "notes/a.md:2: warning: missing audio 'talk.mp3'" in result.output
+
+
+def test_a_hard_linked_note_keeps_its_link_and_gets_no_id(empty_vault: Path) -> None:
+    note = empty_vault / "a.md"
+    note.write_bytes(b"Q: Linked?\nA: Yes.\n")
+    os.link(note, empty_vault.parent / "elsewhere.md")
+    result = cli_ok("build", str(empty_vault))
+    assert "notes/a.md:1: warning: card has no ID yet (not written: a.md is hard-linked" in (
+        result.output
+    )
+    assert note.read_bytes() == b"Q: Linked?\nA: Yes.\n"
+    assert os.stat(note).st_nlink == 2

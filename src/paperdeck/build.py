@@ -41,6 +41,7 @@ from paperdeck.notes.vault import (
     Parser,
     SourceNote,
     display_path,
+    hard_link_warning,
     load_note,
     parser,
     scan_vault,
@@ -194,10 +195,17 @@ def _reparser(
 
 def _unwritable(path: Path) -> str:
     """Why the note at ``path`` cannot be replaced, or ``""``: the file and its folder must
-    be writable (a symlinked note is written where it points)."""
+    be writable (a symlinked note is written where it points), and it must have no other
+    hard links, which an atomic rename would silently separate from it."""
     target = Path(os.path.realpath(path))
     if not os.access(target, os.W_OK):
         return "the note is read-only"
+    try:
+        linked = hard_link_warning(target, target.stat())
+    except OSError as exc:
+        return f"cannot inspect it: {exc.strerror or exc}"
+    if linked:
+        return linked
     if not os.access(target.parent, os.W_OK | os.X_OK):
         return f"its folder {display_path(target.parent)} is read-only"
     return ""

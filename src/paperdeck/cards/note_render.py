@@ -26,7 +26,14 @@ from paperdeck.anki.note_types import (
     cloze_note_type,
     custom_note_type,
 )
-from paperdeck.cards.media import Embed, OutsideVault, VaultIndex, find_embeds, media_name
+from paperdeck.cards.media import (
+    Embed,
+    NoteLinker,
+    OutsideVault,
+    VaultIndex,
+    find_embeds,
+    media_name,
+)
 from paperdeck.cards.render import render_field
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, warning
@@ -102,6 +109,8 @@ class RenderedNote:
     diagnostics: list[Diagnostic]
     embeds: dict[tuple[str, bool], str]
     """Each embed (target, Markdown style) and how it resolved, to validate a cached copy."""
+    links: dict[str, str | None] = field(default_factory=dict)
+    """Each ``[[wikilink]]`` target and the URL it became (``None``: no such note)."""
 
 
 def deck_name(note: Note, rel: PurePosixPath, config: Config) -> str:
@@ -161,96 +170,109 @@ def card_guid(card: Card, rel: PurePosixPath) -> str:
 
 
 def render_note(source: SourceNote, context: RenderContext) -> RenderedNote:
-    """Render every card of a note; missing images are warnings, images from outside errors."""
+    """Render every card of a note; missing media are warnings, media from outside errors."""
     note, rel = source.note, source.rel
     deck = deck_name(note, rel, context.config)
     tags = note_tags(note)
     source_field = source_html(note, rel, context.vault_name)
-    out = RenderedNote([], {}, [], {})
+    rendering = _Rendering(
+        source,
+        context,
+        RenderedNote([], {}, [], {}),
+        NoteLinker(context.index, context.vault_name, rel),
+    )
     for card in note.cards:
         if card.delete:  # marked DELETE: its note leaves Anki on sync, never rebuilt
             continue
         note_type = card_note_type(card, note, context.config)
-        out.notes.append(
+        rendering.out.notes.append(
             AnkiNote(
                 guid=card_guid(card, rel),
                 note_id=card.card_id,
                 deck=deck,
-                fields=_card_fields(card, note_type, source_field, source, context, out),
+                fields=rendering.card_fields(card, note_type, source_field),
                 tags=unique([*tags, *(anki_tag(t) for t in card.tags)]),
                 mod=0,
                 note_type=note_type,
             )
         )
-    return out
+    rendering.out.links = dict(rendering.linker.resolved)
+    return rendering.out
 
 
-def _card_fields(
-    card: Card,
-    note_type: NoteType,
-    source_field: str,
-    source: SourceNote,
-    context: RenderContext,
-    out: RenderedNote,
-) -> tuple[str, ...]:
-    """The card's fields rendered to HTML, in the note type's order, Source filled in."""
-    if note_type in PAPERDECK_TYPES:
-        question_md = highlights_to_clozes(card.question) if card.cloze else card.question
-        question = _render_field(question_md, card.line, source, context, out, card.cloze)
-        answer = _render_field(card.answer, card.answer_line, source, context, out, card.cloze)
-        return question, answer, source_field
-    lines = card.field_lines or (card.line,) * len(card.fields)
-    rendered = {
-        name: _render_field(text, line, source, context, out, card.cloze)
-        for (name, text), line in zip(card.fields, lines, strict=False)
-    }
-    rendered.setdefault(SOURCE, source_field)
-    return tuple(rendered.get(name, "") for name in note_type.fields)
+@dataclass
+class _Rendering:
+    """One note being rendered: where its text comes from, and what its fields used."""
 
+    source: SourceNote
+    context: RenderContext
+    out: RenderedNote
+    linker: NoteLinker
 
-def _render_field(
-    markdown: str,
-    first_line: int,
-    source: SourceNote,
-    context: RenderContext,
-    out: RenderedNote,
-    cloze: bool,
-) -> str:
-    names: dict[str, str | None] = {}
-    shown = source.note.path
-    for embed in find_embeds(markdown):
-        line = first_line + embed.line_offset
-        state = context.embed_state(embed, source.rel)
-        out.embeds[embed.target, embed.markdown_style] = state
-        names[embed.target] = None
-        if state.startswith("outside: "):
-            out.diagnostics.append(error(shown, line, state.removeprefix("outside: ")))
-        elif state == "missing":
-            out.diagnostics.append(warning(shown, line, f"missing image {embed.shown}"))
-        elif state.startswith("not regular: "):  # a FIFO or device: as good as missing
-            why = state.removeprefix("not regular: ")
-            out.diagnostics.append(warning(shown, line, f"cannot use image {embed.shown}: {why}"))
-        elif state.startswith("unreadable: "):
-            path = context.index.resolve(embed, source.rel)
-            if path is not None and path in context.index.generated.values():
-                names[embed.target] = path.name  # `check` does not render figures
+    def card_fields(self, card: Card, note_type: NoteType, source_field: str) -> tuple[str, ...]:
+        """The card's fields as HTML, in the note type's order, Source filled in, and the
+        heading context (when the card has one) after the first field."""
+        if note_type in PAPERDECK_TYPES:
+            question_md = highlights_to_clozes(card.question) if card.cloze else card.question
+            first = self.field(question_md, card.line, card.cloze)
+            answer = self.field(card.answer, card.answer_line, card.cloze)
+            return first + self.context_line(card), answer, source_field
+        lines = card.field_lines or (card.line,) * len(card.fields)
+        rendered = {
+            name: self.field(text, line, card.cloze)
+            for (name, text), line in zip(card.fields, lines, strict=False)
+        }
+        rendered.setdefault(SOURCE, source_field)
+        values = [rendered.get(name, "") for name in note_type.fields]
+        values[0] += self.context_line(card)
+        return tuple(values)
+
+    def context_line(self, card: Card) -> str:
+        """``Title > Heading > Subheading`` under the first field, for a card with context."""
+        if not card.context:
+            return ""
+        title = self.source.note.meta.title or self.source.rel.stem
+        trail = " &gt; ".join(html.escape(part) for part in (title, *card.context))
+        return f'<div class="context">{trail}</div>'
+
+    def field(self, markdown: str, first_line: int, cloze: bool) -> str:
+        """One field as HTML: its embeds resolved (problems reported at their lines)."""
+        names: dict[str, str | None] = {}
+        shown, context, out = self.source.note.path, self.context, self.out
+        for embed in find_embeds(markdown):
+            line = first_line + embed.line_offset
+            state = context.embed_state(embed, self.source.rel)
+            out.embeds[embed.target, embed.markdown_style] = state
+            names[embed.target] = None
+            what = f"{embed.kind} {embed.shown}"
+            if state.startswith("outside: "):
+                out.diagnostics.append(error(shown, line, state.removeprefix("outside: ")))
+            elif state == "missing":
+                out.diagnostics.append(warning(shown, line, f"missing {what}"))
+            elif state.startswith("not regular: "):  # a FIFO or device: as good as missing
+                why = state.removeprefix("not regular: ")
+                out.diagnostics.append(warning(shown, line, f"cannot use {what}: {why}"))
+            elif state.startswith("unreadable: "):
+                path = context.index.resolve(embed, self.source.rel)
+                if path is not None and path in context.index.generated.values():
+                    names[embed.target] = path.name  # `check` does not render figures
+                else:
+                    why = state.removeprefix("unreadable: ")
+                    out.diagnostics.append(error(shown, line, f"cannot read {what}: {why}"))
             else:
-                why = state.removeprefix("unreadable: ")
-                out.diagnostics.append(
-                    error(shown, line, f"cannot read image {embed.shown}: {why}")
-                )
-        else:
-            path_text, _, name = state.rpartition(" -> ")
-            out.media[name] = Path(path_text)
-            names[embed.target] = name
-    return render_field(markdown, names, cloze=cloze)
+                path_text, _, name = state.rpartition(" -> ")
+                out.media[name] = Path(path_text)
+                names[embed.target] = name
+        return render_field(markdown, names, cloze=cloze, link=self.linker)
 
 
 def cached_still_valid(
     rendered: RenderedNote, note_rel: PurePosixPath, context: RenderContext
 ) -> bool:
-    """Does every embed of a cached rendering still resolve to the same file and content?"""
+    """Does every embed of a cached rendering still resolve to the same file and content,
+    and every wikilink to the same note?"""
+    linker = NoteLinker(context.index, context.vault_name, note_rel)
     return all(
         context.embed_state(Embed(target, 0, style), note_rel) == state
         for (target, style), state in rendered.embeds.items()
-    )
+    ) and all(linker(target) == url for target, url in rendered.links.items())

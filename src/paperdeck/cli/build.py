@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 @click.command()
 @vault_options
 @output_options
-@click.option("--deck-prefix", help="Parent deck of each note's subdeck (default: Papers).")
+@click.option(
+    "--deck-prefix",
+    help="Parent deck of each note's subdeck (default: Papers; overrides the config's deck "
+    "template).",
+)
 @click.option(
     "--into",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -166,7 +166,11 @@ def import_command(apkg: Path, collection: Path, update: str, create: bool) -> N
     metavar="GLOB",
     help="Skip notes matching this vault-relative glob (repeatable).",
 )
-@click.option("--deck-prefix", help="Parent deck of each note's subdeck (default: Papers).")
+@click.option(
+    "--deck-prefix",
+    help="Parent deck of each note's subdeck (default: Papers; overrides the config's deck "
+    "template).",
+)
 def sync_command(
     notes_dir: Path,
     collection: Path,
