@@ -14,7 +14,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from click.testing import CliRunner, Result
+
+# Property tests must not pass or fail by chance: the same examples on every run, and no
+# per-example time limit that a slow machine could trip.
+settings.register_profile("deterministic", derandomize=True, database=None, deadline=None)
+settings.load_profile("deterministic")
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_NOTE = REPO / "notes" / "Categorical reparameterization with gumbel-softmax.md"

@@ -301,8 +301,13 @@ _MD = make_markdown()
 def parse_field(markdown: str) -> list[Token]:
     """The tokens :func:`render_field` renders, with ``%%comments%%`` blanked out but their
     line breaks kept, so each token's ``map`` still gives its line within the field."""
-    source = _COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
-    return _MD.parse(source)
+    return _MD.parse(without_comments(markdown))
+
+
+def without_comments(markdown: str) -> str:
+    """``%%comments%%`` removed, keeping their line breaks, so lines keep their numbers and
+    finding embeds and rendering see the same block structure."""
+    return _COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
 
 
 def render_field(
@@ -318,7 +323,7 @@ def render_field(
     ``link`` maps the note a ``[[wikilink]]`` names (``""`` for the note itself) to a URL;
     without it, or where it gives ``None`` (no such note), the link shows as plain text.
     """
-    source = _COMMENT_RE.sub("", markdown)
+    source = without_comments(markdown)
     env = {"media": dict(media or {}), "cloze": cloze, "link": link}
     rendered: str = _MD.render(source, env)
     return rendered.strip()
