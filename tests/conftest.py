@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-from hypothesis import settings
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 # Property tests must not pass or fail by chance: the same examples on every run, and no
 # per-example time limit that a slow machine could trip.
