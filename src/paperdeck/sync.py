@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from paperdeck.anki.adopt import adopt_options
+from paperdeck.anki.apkg import content_digest
 from paperdeck.anki.collection import (
     SyncPlan,
     SyncResult,
@@ -112,6 +113,7 @@ def sync(
                 known=set(state.cards),
                 prune=prune,
                 adopt=adopt,
+                synced=state.synced,
             )
             run.diagnostics += run.plan.diagnostics
             if dry_run or has_errors(run.diagnostics, strict=strict):
@@ -130,7 +132,9 @@ def sync(
             in_vault = {
                 c.card_id for s in vault.sources for c in s.note.cards if c.card_id is not None
             } - writer.not_written
-            record_built([n for n in content.notes if n.note_id in in_vault], state)
+            built = [n for n in content.notes if n.note_id in in_vault]
+            record_built(built, state)
+            record_synced(run.plan, run.result, state)
             gone = set(state.cards) - in_vault - note_ids(col)
             state.forget(gone | {p.note_id for p in run.result.pruned})
         run.diagnostics += save_state(root, state)
@@ -172,3 +176,15 @@ class _IdWriter:
         self.not_written |= {i for w in writes for _, i in w.ids} - written
         self.state.pending -= self.not_written
         return (wanted - self.not_written), problems
+
+
+def record_synced(plan: SyncPlan, result: SyncResult, state: CardState) -> None:
+    """Remember the digest of every card whose note now holds what the vault says."""
+    in_anki = [
+        *(item for item, _ in result.added),
+        *(update.planned for update in result.updated),
+        *plan.unchanged,
+    ]
+    for item in in_anki:
+        if item.note.note_id is not None:
+            state.synced[item.note.note_id] = content_digest(item.note)

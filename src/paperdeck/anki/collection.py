@@ -19,14 +19,14 @@ import json
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Collection as Collection_
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from paperdeck.anki.adopt import DEFAULT_ADOPT, AdoptOptions, adopted_tags, map_fields
-from paperdeck.anki.apkg import AnkiNote, write_apkg
+from paperdeck.anki.apkg import AnkiNote, content_digest, write_apkg
 from paperdeck.anki.note_types import PAPERDECK_MODEL_IDS, NoteType
 from paperdeck.anki.package_adopt import PackageNote, adopt_before_import
 from paperdeck.build import DeckContent, Vault
@@ -273,6 +273,9 @@ class SyncPlan:
     """Cards whose ID is no note in the collection: left alone."""
     conflicting: list[PlannedCard] = field(default_factory=list)
     """Cards whose note exists with a note type they do not fit: left alone."""
+    kept: list[PlannedUpdate] = field(default_factory=list)
+    """Cards unchanged in the vault since the last sync whose note was edited in Anki:
+    the edit is kept (a one-way push would overwrite it)."""
     adopted: list[PlannedCard] = field(default_factory=list)
     """Cards whose note another tool made (any note type their fields map onto): updated
     in place, keeping the note's type, history and (by default) deck."""
@@ -293,6 +296,7 @@ def plan_sync(
     known: Collection_[int] = frozenset(),
     prune: bool = False,
     adopt: AdoptOptions = DEFAULT_ADOPT,
+    synced: Mapping[int, str] | None = None,
 ) -> SyncPlan:
     """Compare the vault's cards with the collection's notes; change nothing.
 
@@ -301,7 +305,9 @@ def plan_sync(
     that is no note in the collection is reported as missing. ``known`` are the IDs this
     vault has built or synced before: those no longer in the vault are prune candidates
     wherever they are in the collection. A note of another tool's type is adopted when the
-    card's fields map onto its fields by name (:mod:`paperdeck.anki.adopt`).
+    card's fields map onto its fields by name (:mod:`paperdeck.anki.adopt`). ``synced``
+    holds each card's digest as it was last synced: a card still at that digest has not
+    changed in the vault, so a note that differs was edited in Anki and is kept.
     """
     from anki.errors import NotFoundError
     from anki.notes import NoteId
@@ -337,10 +343,12 @@ def plan_sync(
             continue
         if int(existing.mid) not in PAPERDECK_MODEL_IDS:
             plan.adopted.append(item)
-        if update.changes:
-            plan.update.append(update)
-        else:
+        if not update.changes:
             plan.unchanged.append(item)
+        elif synced is not None and synced.get(card_id) == content_digest(item.note):
+            plan.kept.append(update)
+        else:
+            plan.update.append(update)
     kept = [*plan.add, *(u.planned for u in plan.update), *plan.unchanged]
     used = "\x1f".join(f for item in kept for f in item.note.fields)
     referenced = {name: path for name, path in content.media.items() if name in used}

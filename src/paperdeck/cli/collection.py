@@ -242,6 +242,10 @@ def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
             f"update note {item.card.card_id} ({', '.join(update.changes)}) {item.where}: "
             f"{_short(item.card.question)}"
         )
+    for update in plan.kept:
+        click.echo(
+            f"keep note {update.planned.card.card_id} as edited in Anki {update.planned.where}"
+        )
     for name in plan.media:
         click.echo(f"add media {name}")
     for gone in plan.prune:
@@ -259,8 +263,10 @@ def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
 
 
 def _adopted(plan: SyncPlan) -> str:
-    """``; 3 adopted`` when notes of another tool's types were taken over in place."""
-    return f"; {len(plan.adopted)} adopted (kept their note type)" if plan.adopted else ""
+    """``; 3 adopted`` when notes of another tool's types were taken over in place, and
+    ``; 1 edited in Anki, kept`` for notes left as Anki has them."""
+    kept = f"; {len(plan.kept)} edited in Anki, kept" if plan.kept else ""
+    return (f"; {len(plan.adopted)} adopted (kept their note type)" if plan.adopted else "") + kept
 
 
 def _echo_result(
@@ -279,6 +285,12 @@ def _echo_result(
     for update in result.updated:
         item = update.planned
         click.echo(f"{item.where}: updated note {item.card.card_id} ({', '.join(update.changes)})")
+    for update in plan.kept:
+        item = update.planned
+        click.echo(
+            f"{item.where}: kept note {item.card.card_id} as edited in Anki "
+            f"({', '.join(update.changes)}); the card has not changed here since the last sync"
+        )
     for gone in result.pruned:
         click.echo(f"deleted note {gone.note_id} in {gone.deck}: {_short(gone.first_field)}")
     pruned = f", {len(result.pruned)} deleted" if result.pruned else ""

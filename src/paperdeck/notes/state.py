@@ -13,7 +13,9 @@ newest entry. A lost or broken file costs one full update on the next import, ne
 error.
 
 ``sync`` also records here the IDs it has written into notes but not yet added to Anki
-(``pending``), so a sync killed in between adds exactly those cards on its next run.
+(``pending``), so a sync killed in between adds exactly those cards on its next run, and
+the digest of each card as it last synced it (``synced``), so that it can tell an edit
+made in Anki from a change in the vault.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ _HEADER = (
 )
 _CARD_RE = re.compile(r"^([0-9]{1,19})\tcard\t([0-9a-f]{16})\t([0-9]{1,12})$")
 _PENDING_RE = re.compile(r"^([0-9]{1,19})\tpending$")
+_SYNCED_RE = re.compile(r"^([0-9]{1,19})\tsynced\t([0-9a-f]{16})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -53,6 +56,10 @@ class CardState:
 
     cards: dict[int, CardRecord] = field(default_factory=dict)
     pending: set[int] = field(default_factory=set)
+    synced: dict[int, str] = field(default_factory=dict)
+    """The digest of each card as ``sync`` last wrote (or found) it in Anki: a card whose
+    digest is still this has not changed in the vault since, so a difference in Anki is an
+    edit made there, which ``sync`` keeps."""
     forgotten: set[int] = field(default_factory=set)
     """IDs dropped on purpose (pruned): not brought back from the file when saving."""
     changed: bool = False
@@ -80,6 +87,7 @@ class CardState:
         for card_id in card_ids:
             self.changed |= self.cards.pop(card_id, None) is not None
             self.pending.discard(card_id)
+            self.synced.pop(card_id, None)
             self.forgotten.add(card_id)
 
     def save(self, vault: Path) -> None:
@@ -94,6 +102,8 @@ class CardState:
             if card_id not in merged.cards or merged.cards[card_id] < record:
                 merged.cards[card_id] = record
         merged.cards = {k: v for k, v in merged.cards.items() if k not in self.forgotten}
+        merged.synced.update(self.synced)
+        merged.synced = {k: v for k, v in merged.synced.items() if k not in self.forgotten}
         merged.pending = set(self.pending)  # only this vault's own syncs add or clear these
         data = format_state(merged).encode("utf-8")
         path = ensure_state_dir(vault) / STATE_NAME
@@ -119,8 +129,12 @@ def parse_state(text: str) -> CardState:
                 state.cards[card_id] = record
             continue
         pending = _PENDING_RE.match(line)
+        synced = _SYNCED_RE.match(line)
         if pending is not None:
             state.pending.add(int(pending[1]))
+        elif synced is not None:
+            state.changed |= int(synced[1]) in state.synced
+            state.synced[int(synced[1])] = synced[2]
         elif line.strip() and not line.startswith("#"):
             state.changed = True
     return state
@@ -132,5 +146,6 @@ def format_state(state: CardState) -> str:
         f"{card_id}\tcard\t{record.digest}\t{record.mod}\n"
         for card_id, record in sorted(state.cards.items())
     ]
+    lines += [f"{card_id}\tsynced\t{d}\n" for card_id, d in sorted(state.synced.items())]
     lines += [f"{card_id}\tpending\n" for card_id in sorted(state.pending)]
     return _HEADER + "".join(lines)
