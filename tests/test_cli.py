@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -196,9 +198,27 @@ def test_config_file_sets_prefix_ignore_and_output(vault: Path) -> None:
     (vault / "drafts" / "wip.md").write_bytes(b"Q: broken\n")
     result = run("build", str(vault))
     assert result.exit_code == 0, result.output
-    assert Path("out/vault.apkg").exists()
+    assert deck_names(Path("out/vault.apkg")) == {"Reading::" + TITLE}
     flag = run("build", str(vault), "--deck-prefix", "Other", "-o", "flag.apkg")
-    assert flag.exit_code == 0 and Path("flag.apkg").exists()
+    assert flag.exit_code == 0
+    assert deck_names(Path("flag.apkg")) == {"Other::" + TITLE}
+
+
+TITLE = "Categorical reparameterization with gumbel-softmax"
+
+
+def deck_names(apkg: Path) -> set[str]:
+    """The decks a package's cards are in."""
+    with zipfile.ZipFile(apkg) as archive, tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "c.anki2"
+        db.write_bytes(archive.read("collection.anki2"))
+        con = sqlite3.connect(db)
+        try:
+            decks = json.loads(con.execute("SELECT decks FROM col").fetchone()[0])
+            used = {row[0] for row in con.execute("SELECT DISTINCT did FROM cards")}
+        finally:
+            con.close()
+    return {d["name"] for d in decks.values() if d["id"] in used}
 
 
 def test_bad_config_is_a_clean_error(vault: Path) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paperdeck.notes.ids import insert_ids, new_ids
-from paperdeck.notes.parse import parse_note
+from paperdeck.notes.parse import parse_note, split_lines
 
 ENDINGS = st.sampled_from(["\n", "\r\n", "\r"])
 # Prose that can't be mistaken for structure: it starts with a letter other than Q/A.
@@ -44,13 +42,27 @@ def notes(draw: st.DrawFn) -> str:
 
 
 def remove_ids(text: str, ids: list[int]) -> str:
+    """``text`` without the given ID lines, checking each has the ending it must have: that
+    of the line it follows (or, as the last line with none, it gave that line the file's
+    first ending)."""
+    lines = split_lines(text)
+    first_ending = next(
+        (line[len(line.rstrip("\r\n")) :] for line in lines if line != line.rstrip("\r\n")), "\n"
+    )
     for card_id in ids:
-        comment = re.escape(f"<!--ID: {card_id}-->")
-        text, inner = re.subn(comment + r"(\r\n|\r|\n)", "", text)
-        if not inner:
-            text, last = re.subn(r"(\r\n|\r|\n)" + comment + r"$", "", text)
-            assert last == 1, card_id
-    return text
+        comment = f"<!--ID: {card_id}-->"
+        index = next(i for i, line in enumerate(lines) if line.rstrip("\r\n") == comment)
+        assert index > 0, card_id
+        ending = lines[index][len(comment) :]
+        before = lines[index - 1]
+        before_ending = before[len(before.rstrip("\r\n")) :]
+        if ending:
+            assert ending == before_ending, (card_id, ending, before_ending)
+        else:
+            assert index == len(lines) - 1 and before_ending == first_ending, card_id
+            lines[index - 1] = before.rstrip("\r\n")
+        del lines[index]
+    return "".join(lines)
 
 
 @settings(max_examples=300, deadline=None)
