@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from paperdeck.diagnostics import PaperdeckError
 from paperdeck.fileio import read_regular_file
+from paperdeck.notes.options import ParseOptions
+from paperdeck.notes.styles import PRESETS, NoteStyle, StyleError, make_style, preset
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-_BOOLEANS = {"highlight_cloze", "reverse", "move_adopted"}
+_BOOLEANS = {
+    *("highlight_cloze", "reverse", "move_adopted"),
+    *("curly_cloze", "card_tags", "add_context"),
+}
+_STYLE_KEYS = {"regex", "note_type", "fields", "name"}
 _CHOICES = {"adopted_source": ("append", "omit")}
 DEFAULT_IGNORE = (".obsidian/**", ".trash/**", "**/.*/**", "templates/**", "Templates/**")
 
@@ -50,12 +57,51 @@ class Config:
     adopted_source: str = "append"
     """Where an adopted note whose type has no ``Source`` (or free ``Extra``) field gets the
     Source line: ``append`` it to the answer field, or ``omit`` it."""
+    curly_cloze: bool = False
+    """Obsidian_to_Anki's CurlyCloze: in note types named "...Cloze...", ``{text}``,
+    ``{2:text}`` and ``{c1|text}`` are clozes (opt-in, as in the plugin)."""
+    card_tags: bool = False
+    """A ``#tag`` inside a card tags that card only (its text keeps the tag); without it,
+    every ``#tag`` of a note tags all its cards."""
+    add_context: bool = False
+    """Give each card the headings above it (file > heading > subheading), for a context
+    line on the card."""
+    styles: tuple[str, ...] = ()
+    """Named card styles to read, from :data:`~paperdeck.notes.styles.PRESETS`:
+    ``question-answer``, ``cloze-paragraph``, ``remnote``, ``header-paragraph``,
+    ``subheader-paragraph``, ``neuracache``, ``ruled``, ``table``."""
+    custom_styles: tuple[NoteStyle, ...] = ()
+    """Regex styles of the vault's own (``[[custom_styles]]`` tables with ``regex``,
+    ``note_type`` and optional ``fields`` and ``name``), tried after ``styles``."""
+    note_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Field names of note types paperdeck cannot know (``{"Vocab" = ["Word", "Meaning"]}``),
+    in Anki's order: block and inline labels, regex groups and FROZEN fields use them."""
+    folder_decks: Mapping[str, str] = field(default_factory=dict)
+    """Deck for the notes under a folder (``{"Maths/Algebra" = "Maths::Algebra"}``), as
+    Obsidian_to_Anki's folder decks: the nearest folder with an entry wins."""
+    folder_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Tags for the cards of every note under a folder (``{"Maths" = ["maths"]}``); the
+    tags of all enclosing folders add up."""
     extra_ignore: tuple[str, ...] = field(default=())
     """Patterns added on the command line."""
 
     def with_overrides(self, **values: Any) -> Config:
         """A copy with the given non-``None`` values replaced (CLI flags)."""
         return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    def parse_options(self) -> ParseOptions:
+        """How notes are read under this configuration."""
+        named = [preset(name, self.note_fields) for name in self.styles if PRESETS[name]]
+        return ParseOptions(
+            highlight_cloze=self.highlight_cloze,
+            curly_cloze=self.curly_cloze,
+            card_tags=self.card_tags,
+            add_context=self.add_context,
+            qa_basic="question-answer" in self.styles,
+            cloze_paragraph="cloze-paragraph" in self.styles,
+            styles=(*named, *self.custom_styles),
+            note_fields=self.note_fields,
+        )
 
 
 def load_config(vault: Path, *, search_from: Path | None = None) -> Config:
@@ -110,12 +156,21 @@ def _from_mapping(data: Any, path: Path) -> Config:
         elif name in _BOOLEANS:
             if not isinstance(value, bool):
                 raise PaperdeckError(f"{path}: {key!r} must be true or false")
+        elif name == "custom_styles":
+            continue  # read below, once note_fields is known
+        elif name in _READERS:
+            value = _READERS[name](value, f"{path}: {key!r}")
         elif not isinstance(value, str):
             raise PaperdeckError(f"{path}: {key!r} must be a string")
         elif name in _CHOICES and value not in _CHOICES[name]:
             choices = " or ".join(repr(c) for c in _CHOICES[name])
             raise PaperdeckError(f"{path}: {key!r} must be {choices}, not {value!r}")
         values[name] = value
+    for key in ("custom_styles", "custom-styles"):
+        if key in data:
+            values["custom_styles"] = _custom_styles(
+                data[key], values.get("note_fields", {}), f"{path}: {key!r}"
+            )
     config = Config(**values)
     if config.deck is not None:
         try:
@@ -126,3 +181,110 @@ def _from_mapping(data: Any, path: Path) -> Config:
                 "it may use {title} and {folder}"
             ) from exc
     return config
+
+
+def _styles(value: Any, where: str) -> tuple[str, ...]:
+    """Names of preset styles."""
+    names = ", ".join(PRESETS)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PaperdeckError(f"{where} must be a list of style names ({names})")
+    for name in value:
+        if name not in PRESETS:
+            raise PaperdeckError(f"{where}: unknown style {name!r}; known: {names}")
+    return tuple(dict.fromkeys(value))
+
+
+def _custom_styles(
+    value: Any, note_fields: Mapping[str, tuple[str, ...]], where: str
+) -> tuple[NoteStyle, ...]:
+    """``[[custom_styles]]`` tables, each checked (its regex compiled) now."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise PaperdeckError(f"{where} must be a list of tables ([[custom_styles]])")
+    styles: list[NoteStyle] = []
+    for number, table in enumerate(value, start=1):
+        name = table.get("name", f"custom_styles[{number}]")
+        here = f"{where} entry {number}" + (f" ({name!r})" if "name" in table else "")
+        unknown = sorted(set(table) - _STYLE_KEYS)
+        if unknown:
+            known = ", ".join(sorted(_STYLE_KEYS))
+            raise PaperdeckError(f"{here}: unknown key {unknown[0]!r}; known: {known}")
+        for key in ("regex", "note_type", "name"):
+            if key in table and not (isinstance(table[key], str) and table[key].strip()):
+                raise PaperdeckError(f"{here}: {key!r} must be a non-empty string")
+        for key in ("regex", "note_type"):
+            if key not in table:
+                raise PaperdeckError(f"{here}: {key!r} is missing")
+        names = _names(table["fields"], f"{here}: 'fields'") if "fields" in table else None
+        try:
+            styles.append(
+                make_style(name, table["regex"], table["note_type"].strip(), names, note_fields)
+            )
+        except StyleError as exc:
+            raise PaperdeckError(f"{here}: {exc}") from exc
+    return tuple(styles)
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    """A non-empty list of distinct, non-empty names."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise PaperdeckError(f"{where} must be a non-empty list of names")
+    names = tuple(v.strip() for v in value)
+    if not all(names) or len(set(names)) != len(names):
+        raise PaperdeckError(f"{where}: names must be non-empty and different")
+    return names
+
+
+def _note_fields(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """``{note type = [field names]}``."""
+    if not isinstance(value, dict):
+        raise PaperdeckError(f"{where} must be a table of note type = [field names]")
+    out: dict[str, tuple[str, ...]] = {}
+    for note_type, names in value.items():
+        if not note_type.strip():
+            raise PaperdeckError(f"{where}: a note type name is empty")
+        out[note_type.strip()] = _names(names, f"{where}.{note_type!r}")
+    return out
+
+
+def _folder(key: str, where: str) -> str:
+    """A vault-relative folder, ``a/b``, without leading or trailing slashes."""
+    folder = key.strip().replace("\\", "/").strip("/")
+    if not folder or key.strip().startswith("/") or ".." in folder.split("/"):
+        raise PaperdeckError(f"{where}: {key!r} must be a folder inside the vault, like 'a/b'")
+    return folder
+
+
+def _folder_decks(value: Any, where: str) -> dict[str, str]:
+    """``{folder = "Deck::Name"}``."""
+    if not isinstance(value, dict):
+        raise PaperdeckError(f"{where} must be a table of folder = deck name")
+    out: dict[str, str] = {}
+    for key, deck in value.items():
+        if not isinstance(deck, str) or not all(p.strip() for p in deck.split("::")):
+            raise PaperdeckError(f"{where}: the deck of {key!r} must be a name like 'A::B'")
+        out[_folder(key, where)] = deck.strip()
+    return out
+
+
+def _folder_tags(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """``{folder = ["tag", ...]}`` (or a space-separated string, as the plugin keeps them)."""
+    if not isinstance(value, dict):
+        raise PaperdeckError(f"{where} must be a table of folder = [tags]")
+    out: dict[str, tuple[str, ...]] = {}
+    for key, tags in value.items():
+        items = tags.split() if isinstance(tags, str) else tags
+        if not isinstance(items, list) or not all(isinstance(t, str) for t in items):
+            raise PaperdeckError(f"{where}: the tags of {key!r} must be a list of tags")
+        cleaned = tuple(t.strip().lstrip("#") for t in items)
+        if not all(cleaned) or any(any(c.isspace() for c in t) for t in cleaned):
+            raise PaperdeckError(f"{where}: the tags of {key!r} must be words without spaces")
+        out[_folder(key, where)] = cleaned
+    return out
+
+
+_READERS = {
+    "styles": _styles,
+    "note_fields": _note_fields,
+    "folder_decks": _folder_decks,
+    "folder_tags": _folder_tags,
+}

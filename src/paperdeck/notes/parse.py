@@ -6,11 +6,18 @@ The note format, in the order it is read:
 2. optional header lines ``Title:``, ``Authors:``, ``Tags:``, ``Year:``, ``Link:``, ``Deck:``;
 3. prose with ``#tags``, math, embeds and fenced code;
 4. cards: a ``Q:`` line (the question may continue on following lines), an ``A:`` line
-   (the answer may continue), closed by ``<!--ID: N-->``. A card without an ID ends at a
-   blank line, the next ``Q:`` or a heading.
+   (the answer may continue), closed by ``<!--ID: N-->`` (or a plain ``ID: N`` line). A
+   card without an ID ends at a blank line, the next ``Q:`` or a heading; a card with one
+   runs to it, over blank lines and over headings written right under its text;
+5. cloze paragraphs (``{{c1::...}}``), each closed by its ID;
+6. Obsidian_to_Anki's syntax (:mod:`paperdeck.notes.plugin`): ``START``/``END`` blocks,
+   ``STARTI ... ENDI`` inline notes, ``FROZEN`` fields, ``TARGET DECK``, ``FILE TAGS``,
+   ``DELETE`` above an ID, and the regex styles the vault configures
+   (:mod:`paperdeck.notes.regex_notes`).
 
 markdown-it finds the block structure (fences, indented code, math blocks) so that a
-``Q:`` or ``$$`` inside code is never mistaken for a card or math.
+``Q:`` or ``$$`` inside code is never mistaken for a card or math; nothing inside an HTML
+``<!-- -->`` or Obsidian ``%% %%`` comment is a card either (:mod:`paperdeck.notes.comments`).
 """
 
 from __future__ import annotations
@@ -26,81 +33,94 @@ from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from paperdeck import yamlsafe
-from paperdeck.diagnostics import Diagnostic, clip, error, warning
-from paperdeck.notes.cloze import cloze_problems, has_cloze, has_highlight
+from paperdeck.diagnostics import Diagnostic, error, warning
+from paperdeck.notes.cloze import cloze_problems, has_cloze, has_curly_cloze, has_highlight
+from paperdeck.notes.comments import find_comments
 from paperdeck.notes.model import Card, FencedBlock, Note, NoteMeta
+from paperdeck.notes.options import ParseOptions
+from paperdeck.notes.plugin import find_inline, finish, read_block, read_frozen, read_inline
+from paperdeck.notes.regex_notes import style_cards
+from paperdeck.notes.scan import (
+    A_RE,
+    ID_RE,
+    Q_RE,
+    SETTING_RE,
+    Scan,
+    heading,
+    split_lines,
+)
 from paperdeck.notes.tags import find_tags, split_tag_list, unique
 
-LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-Q_RE = re.compile(r"^Q:(?:[ \t]|$)")
-A_RE = re.compile(r"^A:(?:[ \t]|$)")
-# ASCII digits only: ``\d`` would also take Arabic-Indic and other digits.
-ID_RE = re.compile(r"^\s*<!--\s*ID:\s*([0-9]{1,19})\s*-->\s*$")
-ID_LIKE_RE = re.compile(r"^\s*<!--\s*ID\b", re.IGNORECASE)
-HEADING_RE = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+__all__ = ["ParseOptions", "card_ids", "parse_note", "split_lines"]
+
 HEADER_RE = re.compile(r"^(title|authors?|tags|year|link|deck)[ \t]*:[ \t]*(.*?)[ \t]*$", re.I)
 FENCE_LINE_RE = re.compile(r"^ {0,3}(?:---|\.\.\.)\s*$")
-# Obsidian_to_Anki's syntax: START / note type / fields / END, and file-level settings.
-SETTING_RE = re.compile(r"^(TARGET DECK|FILE TAGS)\s*:?\s*(.*?)\s*$")
-BLOCK_FIELD_RE = re.compile(r"^(Front|Back|Text|Back Extra|Extra|Tags):(?:[ \t]|$)(.*)$")
-BLOCK_TYPES: dict[str, tuple[str, str, bool]] = {
-    # note type (lower case) -> (question field, answer field, reversed)
-    "basic": ("Front", "Back", False),
-    "basic (and reversed card)": ("Front", "Back", True),
-    "cloze": ("Text", "Back Extra", False),
-}
-MAX_ID = 2**63 - 1
+_QA_TAGS_RE = re.compile(r"^Tags: (.*)$")
 
 # Block structure only: inline parsing is not needed to find fences and math blocks.
 _BLOCK_PARSER = MarkdownIt("commonmark").use(dollarmath_plugin, allow_space=False).disable("inline")
 
 
-def split_lines(text: str) -> list[str]:
-    """Lines with their own endings kept, so that joining them gives back ``text``."""
-    return LINE_RE.findall(text)
-
-
 @dataclass
-class _Scan:
-    """Working state of one parse: the lines and what has been found so far."""
+class _Reader:
+    """What one parse has found besides the cards."""
 
-    path: str
-    lines: list[str]
-    highlight_cloze: bool = False
-    excluded: set[int] = field(default_factory=set)
-    open_fence: int | None = None
-    """A fence that is never closed and so runs to the end of the note: its first line."""
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    scan: Scan
+    options: ParseOptions
+    start: int
+    """First line of the body (after front matter and header lines)."""
     target_deck: str | None = None
     file_tags: list[str] = field(default_factory=list)
-
-    def text(self, i: int) -> str:
-        return self.lines[i].rstrip("\r\n")
-
-    def is_blank(self, i: int) -> bool:
-        return not self.text(i).strip()
+    orphans: set[int] = field(default_factory=set)
+    """ID lines that no card has taken (yet: a regex style may take them)."""
+    open_cards: dict[int, int] = field(default_factory=dict)
+    """Q/A cards without an ID: last line of the answer -> the ``Q:`` line."""
 
 
 def parse_note(
-    text: str, *, path: str, highlight_cloze: bool = False
+    text: str,
+    *,
+    path: str,
+    highlight_cloze: bool = False,
+    options: ParseOptions | None = None,
 ) -> tuple[Note, list[Diagnostic]]:
     """Parse a note. Problems come back as diagnostics; this never raises for bad input.
 
+    ``options`` are the vault's reading options (regex styles, CurlyCloze, ...);
     ``highlight_cloze`` makes a paragraph with ``==highlights==`` a cloze card (opt-in, since
-    many people highlight without meaning a card).
+    many people highlight without meaning a card), as does ``options.highlight_cloze``.
     """
+    options = options or ParseOptions()
+    if highlight_cloze:
+        options = replace(options, highlight_cloze=True)
     text = text.removeprefix("\ufeff")
-    scan = _Scan(path, split_lines(text), highlight_cloze)
+    scan = Scan(path, split_lines(text))
     meta, body_start = _read_front_matter(scan)
     meta, body_start = _read_header_lines(scan, meta, body_start)
+    scan.claimed.update(range(body_start))
     fences = _mark_code_and_math(scan, body_start)
+    _mark_comments(scan, body_start)
     _check_display_math(scan, body_start)
-    cards = _read_cards(scan, body_start)
-    inline_tags = _read_inline_tags(scan, body_start)
-    if scan.target_deck and not meta.deck:
-        meta = replace(meta, deck=scan.target_deck)
-    if scan.file_tags:
-        meta = replace(meta, tags=unique([*meta.tags, *scan.file_tags]))
+    reader = _Reader(scan, options, body_start)
+    body = range(body_start, len(scan.lines))
+    frozen = read_frozen(scan, body, options.note_fields)
+    find_inline(scan, body)
+    cards = _read_cards(reader)
+    found, taken = style_cards(scan, options.styles, body_start, curly_cloze=options.curly_cloze)
+    cards.extend(found)
+    cards.extend(_leftover_ids(reader, reader.orphans - taken))
+    cards.sort(key=lambda c: c.line)
+    cards = [
+        finish(c, frozen, curly_cloze=options.curly_cloze, card_tags=options.card_tags)
+        for c in cards
+    ]
+    if options.add_context:
+        cards = _with_context(scan, cards, body_start)
+    inline_tags = _read_inline_tags(scan, body_start, card_tags=options.card_tags)
+    if reader.target_deck and not meta.deck:
+        meta = replace(meta, deck=reader.target_deck)
+    if reader.file_tags:
+        meta = replace(meta, tags=unique([*meta.tags, *reader.file_tags]))
     note = Note(path, meta, tuple(cards), inline_tags, tuple(fences))
     return note, sorted(scan.diagnostics, key=lambda d: d.line)
 
@@ -108,7 +128,7 @@ def parse_note(
 # --- front matter and header lines -------------------------------------------------------
 
 
-def _read_front_matter(scan: _Scan) -> tuple[NoteMeta, int]:
+def _read_front_matter(scan: Scan) -> tuple[NoteMeta, int]:
     lines = scan.lines
     if not lines or scan.text(0).rstrip() != "---":
         return NoteMeta(), 0
@@ -146,7 +166,7 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
-def _meta_from_mapping(scan: _Scan, data: dict[Any, Any]) -> NoteMeta:
+def _meta_from_mapping(scan: Scan, data: dict[Any, Any]) -> NoteMeta:
     keys = {str(k).lower(): v for k, v in data.items()}
     tags = keys.get("tags", keys.get("tag"))
     if tags is not None and not isinstance(tags, str | list):
@@ -163,7 +183,7 @@ def _meta_from_mapping(scan: _Scan, data: dict[Any, Any]) -> NoteMeta:
     )
 
 
-def _read_header_lines(scan: _Scan, meta: NoteMeta, start: int) -> tuple[NoteMeta, int]:
+def _read_header_lines(scan: Scan, meta: NoteMeta, start: int) -> tuple[NoteMeta, int]:
     i = start
     while i < len(scan.lines) and scan.is_blank(i):
         i += 1
@@ -199,7 +219,7 @@ def _split_authors(value: str) -> list[str]:
 # --- block structure ----------------------------------------------------------------------
 
 
-def _mark_code_and_math(scan: _Scan, start: int) -> list[FencedBlock]:
+def _mark_code_and_math(scan: Scan, start: int) -> list[FencedBlock]:
     """Record which lines are code or math blocks; return the fenced blocks."""
     body = "".join(["\n"] * start + scan.lines[start:])
     fences: list[FencedBlock] = []
@@ -207,11 +227,12 @@ def _mark_code_and_math(scan: _Scan, start: int) -> list[FencedBlock]:
         if token.map is None or token.type not in {"fence", "code_block", "math_block"}:
             continue
         first, last = token.map
-        scan.excluded.update(range(first, last))
+        scan.code.update(range(first, last))
         if token.type == "fence":
             fences.append(FencedBlock(token.info.strip(), token.content, first + 1))
             if last >= len(scan.lines) and not _fence_closed(token):
                 scan.open_fence = first
+    scan.excluded.update(scan.code)
     return fences
 
 
@@ -224,13 +245,25 @@ def _fence_closed(token: Token) -> bool:
     return last - first - 1 > content_lines
 
 
-def _check_display_math(scan: _Scan, start: int) -> None:
+def _mark_comments(scan: Scan, start: int) -> None:
+    """Blank comments out of the text markers are looked for in; skip comment-only lines."""
+    lines = [scan.text(i) for i in range(len(scan.lines))]
+    comments = find_comments(lines, skip={*range(start), *scan.code})
+    scan.bare = comments.bare
+    scan.comments = comments.spans
+    scan.excluded.update(comments.only)
+    for line, opener in comments.unclosed:
+        message = f"comment {opener!r} is never closed: the rest of the note is hidden"
+        scan.diagnostics.append(warning(scan.path, line + 1, message))
+
+
+def _check_display_math(scan: Scan, start: int) -> None:
     """An unclosed ``$$`` swallows the rest of a card in Anki: report where it opened."""
     opened_at: int | None = None
     for i in range(start, len(scan.lines)):
         if i in scan.excluded and opened_at is None:
             continue
-        text = re.sub(r"\\\$", "", scan.text(i))
+        text = re.sub(r"\\\$", "", scan.bare[i])
         for _ in re.finditer(r"\$\$", text):
             opened_at = i if opened_at is None else None
         if opened_at is not None and _ends_block(scan, i + 1):
@@ -240,89 +273,94 @@ def _check_display_math(scan: _Scan, start: int) -> None:
         scan.diagnostics.append(error(scan.path, opened_at + 1, "unclosed '$$' display math"))
 
 
-def _ends_block(scan: _Scan, i: int) -> bool:
+def _ends_block(scan: Scan, i: int) -> bool:
     """Display math never runs past a card boundary or a heading."""
     if i >= len(scan.lines):
         return False
-    text = scan.text(i)
-    return bool(Q_RE.match(text) or HEADING_RE.match(text) or ID_RE.match(text))
+    bare = scan.bare[i]
+    return bool(Q_RE.match(bare) or heading(bare) or ID_RE.match(bare))
 
 
 # --- cards ------------------------------------------------------------------------------------
 
 
-def _read_cards(scan: _Scan, start: int) -> list[Card]:
+def _read_cards(reader: _Reader) -> list[Card]:
+    """Q/A cards, cloze paragraphs, blocks and inline notes, in the order they are written."""
+    scan, options = reader.scan, reader.options
     cards: list[Card] = []
-    i = start
+    i = reader.start
     while i < len(scan.lines):
-        text = scan.text(i)
-        if i in scan.excluded:
+        bare = scan.bare[i]
+        card: Card | None = None
+        if i in scan.excluded or i in scan.claimed:
             i += 1
-        elif Q_RE.match(text):
-            card, i = _read_card(scan, i)
-            if card is not None:
-                cards.append(card)
-        elif ID_RE.match(text):
-            scan.diagnostics.append(error(scan.path, i + 1, "ID comment with no card above it"))
+        elif i in scan.inline:
+            cards.extend(read_inline(scan, i, options.note_fields))
+            scan.claimed.add(i)
             i += 1
-        elif ID_LIKE_RE.match(text):
-            _malformed_id(scan, i)
+        elif Q_RE.match(bare):
+            card, i = _read_card(reader, i)
+        elif scan.is_id_like(i):
+            reader.orphans.add(i)
             i += 1
-        elif A_RE.match(text):
-            scan.diagnostics.append(error(scan.path, i + 1, "'A:' with no 'Q:' above it"))
+        elif scan.deletes(i):
+            i += 1  # taken with its ID line, by a regex card or as a card of its own
+        elif A_RE.match(bare):
+            scan.error(i, "'A:' with no 'Q:' above it")
             i += 1
-        elif text.strip() == "START":
-            card, i = _read_block(scan, i)
-            if card is not None:
-                cards.append(card)
-        elif m := SETTING_RE.match(text):
-            i = _read_setting(scan, i, m.group(1), m.group(2))
-        elif scan.is_blank(i) or HEADING_RE.match(text):
+        elif bare.strip() == "START":
+            card, i = read_block(scan, i, options.note_fields)
+        elif bare.strip() == "END":
+            scan.diagnostics.append(warning(scan.path, i + 1, "END with no START above it"))
+            i += 1
+        elif m := SETTING_RE.match(bare):
+            i = _read_setting(reader, i, m.group(1), m.group(2))
+        elif scan.is_blank(i) or heading(bare):
             i += 1
         else:
-            card, i = _read_paragraph(scan, i)
-            if card is not None:
-                cards.append(card)
+            card, i = _read_paragraph(reader, i)
+        if card is not None:
+            cards.append(card)
     return cards
 
 
-def _is_structural(scan: _Scan, i: int) -> bool:
+def _is_boundary(scan: Scan, i: int) -> bool:
+    """Lines that end a question, or an answer without an ID."""
+    bare = scan.bare[i]
+    return bool(Q_RE.match(bare) or heading(bare) or scan.is_marker(i) or i in scan.claimed)
+
+
+def _is_structural(scan: Scan, i: int) -> bool:
     """Lines that end a paragraph: cards, IDs, headings, blocks and settings."""
-    text = scan.text(i)
     return bool(
         scan.is_blank(i)
         or _is_boundary(scan, i)
-        or A_RE.match(text)
-        or ID_LIKE_RE.match(text)
-        or text.strip() in ("START", "END")
-        or SETTING_RE.match(text)
+        or A_RE.match(scan.bare[i])
+        or scan.is_id_like(i)
+        or scan.deletes(i)
     )
 
 
-def _read_paragraph(scan: _Scan, first: int) -> tuple[Card | None, int]:
-    """A prose paragraph; it is a cloze card when it holds ``{{c1::...}}`` (or highlights)."""
+def _read_paragraph(reader: _Reader, first: int) -> tuple[Card | None, int]:
+    """A prose paragraph; it is a cloze card when it holds ``{{c1::...}}`` (or highlights,
+    or with the ``cloze-paragraph`` style and CurlyCloze, ``{...}``)."""
+    scan, options = reader.scan, reader.options
     last = first
     while last + 1 < len(scan.lines) and not (
         last + 1 in scan.excluded or _is_structural(scan, last + 1)
     ):
         last += 1
-    text = "\n".join(scan.text(k) for k in range(first, last + 1))
-    if not (has_cloze(text) or (scan.highlight_cloze and has_highlight(text))):
+    bare = "\n".join(scan.bare[k] for k in range(first, last + 1))
+    curly = options.cloze_paragraph and options.curly_cloze and has_curly_cloze(bare)
+    if not (has_cloze(bare) or curly or (options.highlight_cloze and has_highlight(bare))):
         return None, last + 1
-    for offset, message in cloze_problems(text):
+    for offset, message in cloze_problems(bare):
         scan.diagnostics.append(error(scan.path, first + 1 + offset, message))
-    card_id: int | None = None
-    id_line: int | None = None
-    after = last + 1
-    if after < len(scan.lines) and after not in scan.excluded:
-        if ID_RE.match(scan.text(after)):
-            card_id, id_line = _parse_id(scan, after)
-            after += 1
-        elif ID_LIKE_RE.match(scan.text(after)):
-            _malformed_id(scan, after)
-            after += 1
+    card_id, id_line, delete, after = _id_after(scan, last)
+    scan.claimed.update(range(first, after))
+    text = "\n".join(scan.content(k) for k in range(first, last + 1)).rstrip()
     card = Card(
-        question=text.rstrip(),
+        question=text,
         answer="",
         line=first + 1,
         answer_line=first + 1,
@@ -330,141 +368,102 @@ def _read_paragraph(scan: _Scan, first: int) -> tuple[Card | None, int]:
         card_id=card_id,
         id_line=id_line,
         cloze=True,
+        delete=delete,
     )
+    if options.cloze_paragraph:
+        card = replace(
+            card,
+            note_type="Cloze",
+            fields=(("Text", text), ("Back Extra", "")),
+            field_lines=(first + 1, first + 1),
+        )
     return card, after
 
 
-def _read_setting(scan: _Scan, i: int, name: str, inline: str) -> int:
-    """``TARGET DECK`` / ``FILE TAGS``, with the value on the same line or the next one."""
+def _id_after(scan: Scan, last: int) -> tuple[int | None, int | None, bool, int]:
+    """The ID line right after line ``last`` (``DELETE`` may come first): the ID, its
+    line, whether the card is deleted, and the next line to read."""
+    after = last + 1
+    delete = after < len(scan.lines) and scan.deletes(after)
+    if delete:
+        after += 1
+    if not scan.is_id_like(after):
+        return None, None, False, last + 1
+    return (*scan.read_id(after), delete, after + 1)
+
+
+def _read_setting(reader: _Reader, i: int, name: str, inline: str) -> int:
+    """``TARGET DECK`` / ``FILE TAGS``, with the value on the same line or the next one.
+    The first ``TARGET DECK`` wins, as in Obsidian_to_Anki."""
+    scan = reader.scan
     value, after = inline, i + 1
     if not value and after < len(scan.lines) and not scan.is_blank(after):
         value, after = scan.text(after).strip(), after + 1
+    scan.claimed.update(range(i, after))
     if not value:
-        scan.diagnostics.append(error(scan.path, i + 1, f"{name} is not followed by a value"))
+        scan.error(i, f"{name} is not followed by a value")
     elif name == "TARGET DECK":
-        scan.target_deck = value
+        reader.target_deck = reader.target_deck or value
     else:
-        scan.file_tags.extend(split_tag_list(value))
+        reader.file_tags.extend(split_tag_list(value))
     return after
 
 
-def _read_block(scan: _Scan, start: int) -> tuple[Card | None, int]:
-    """An Obsidian_to_Anki block: START, note type, ``Field:`` lines, optional ID, END."""
-    n = len(scan.lines)
-    end = next(
-        (
-            k
-            for k in range(start + 1, n)
-            if k not in scan.excluded and scan.text(k).strip() == "END"
-        ),
-        None,
-    )
-    if end is None:
-        scan.diagnostics.append(error(scan.path, start + 1, "START with no END after it"))
-        return None, start + 1
-    kind = scan.text(start + 1).strip() if start + 1 < end else ""
-    if kind.lower() not in BLOCK_TYPES:
-        known = "'Basic', 'Basic (and reversed card)', 'Cloze'"
-        scan.diagnostics.append(
-            error(scan.path, start + 2, f"unsupported note type {kind!r}; supported: {known}")
-        )
-        return None, end + 1
-    question_field, answer_field, reverse = BLOCK_TYPES[kind.lower()]
-    fields: dict[str, list[int]] = {}
-    current = question_field
-    card_id: int | None = None
-    id_line: int | None = None
-    for k in range(start + 2, end):
-        text = scan.text(k)
-        if k not in scan.excluded and ID_RE.match(text):
-            card_id, id_line = _parse_id(scan, k)
-            continue
-        if k not in scan.excluded and ID_LIKE_RE.match(text):
-            _malformed_id(scan, k)
-            continue
-        m = BLOCK_FIELD_RE.match(text) if k not in scan.excluded else None
-        if m is not None:
-            current = "Back Extra" if m.group(1) == "Extra" else m.group(1)
-        fields.setdefault(current, []).append(k)
-    if question_field not in fields:
-        scan.diagnostics.append(error(scan.path, start + 1, f"block has no {question_field} field"))
-        return None, end + 1
-    tags = [t for k in fields.get("Tags", []) for t in split_tag_list(_block_line(scan, k))]
-    question_lines = fields[question_field]
-    answer_lines = fields.get(answer_field, [])
-    card = Card(
-        question=_block_field(scan, question_lines),
-        answer=_block_field(scan, answer_lines),
-        line=question_lines[0] + 1,
-        answer_line=(answer_lines or question_lines)[0] + 1,
-        end_line=end,
-        card_id=card_id,
-        id_line=id_line,
-        reverse=reverse,
-        cloze=answer_field == "Back Extra",
-        tags=unique(tags),
-    )
-    return card, end + 1
-
-
-def _block_line(scan: _Scan, k: int) -> str:
-    text = scan.text(k)
-    m = BLOCK_FIELD_RE.match(text) if k not in scan.excluded else None
-    return m.group(2) if m is not None else text
-
-
-def _block_field(scan: _Scan, lines: list[int]) -> str:
-    return "\n".join(_block_line(scan, k) for k in lines).strip("\n").rstrip()
-
-
-def _is_boundary(scan: _Scan, i: int) -> bool:
-    text = scan.text(i)
-    return bool(Q_RE.match(text) or HEADING_RE.match(text))
-
-
-def _read_card(scan: _Scan, q: int) -> tuple[Card | None, int]:
+def _read_card(reader: _Reader, q: int) -> tuple[Card | None, int]:
     """Read the card whose ``Q:`` is on line index ``q``; return it and the next line to scan."""
+    scan = reader.scan
     n = len(scan.lines)
     a = q + 1
-    while a < n and (a in scan.excluded or not A_RE.match(scan.text(a))):
+    while a < n and (a in scan.excluded or not A_RE.match(scan.bare[a])):
         if a not in scan.excluded and (
-            _is_boundary(scan, a) or ID_LIKE_RE.match(scan.text(a)) or _blank_before_other(scan, a)
+            _is_boundary(scan, a)
+            or scan.is_id_like(a)
+            or scan.deletes(a)
+            or _blank_before_other(scan, a)
         ):
             break
         a += 1
-    if a >= n or not A_RE.match(scan.text(a)) or a in scan.excluded:
-        scan.diagnostics.append(error(scan.path, q + 1, "'Q:' with no 'A:' after it"))
+    if a >= n or not A_RE.match(scan.bare[a]) or a in scan.excluded:
+        scan.error(q, "'Q:' with no 'A:' after it")
         return None, max(a, q + 1)
 
     end = a  # last line of the answer
     j = a + 1
     card_id: int | None = None
     id_line: int | None = None
+    delete = False
     while j < n:
-        text = scan.text(j)
+        bare = scan.bare[j]
         if j in scan.excluded:
             if j == scan.open_fence:  # the card and any ID after it would end inside the code
                 message = "code fence in a card is never closed (it runs to the end of the note)"
-                scan.diagnostics.append(error(scan.path, j + 1, message))
+                scan.error(j, message)
             end = j
-        elif ID_RE.match(text):
-            card_id, id_line = _parse_id(scan, j)
+        elif scan.is_id_like(j):
+            card_id, id_line = scan.read_id(j)
             j += 1
             break
-        elif ID_LIKE_RE.match(text):
-            _malformed_id(scan, j)
-            j += 1
-            break
+        elif scan.deletes(j):
+            delete = True
+        elif heading(bare) and not scan.is_blank(j - 1) and _id_follows(scan, j):
+            end = j  # a heading right under the answer's text, with the card's ID below
         elif _is_boundary(scan, j) or (scan.is_blank(j) and not _id_follows(scan, j)):
             break
         elif not scan.is_blank(j):
             end = j
         j += 1
 
+    tags: tuple[str, ...] = ()
+    if reader.options.qa_basic and end > a and (m := _QA_TAGS_RE.match(scan.bare[end])):
+        tags = tuple(split_tag_list(scan.content(end)[m.start(1) :]))
+        end -= 1
     question = _field(scan, q, a - 1, prefix_len=2)
     answer = _field(scan, a, end, prefix_len=2)
     if not question.strip():
         scan.diagnostics.append(warning(scan.path, q + 1, "card has an empty question"))
+    scan.claimed.update(range(q, j))
+    if card_id is None and id_line is None:
+        reader.open_cards[end] = q
     card = Card(
         question=question,
         answer=answer,
@@ -473,71 +472,134 @@ def _read_card(scan: _Scan, q: int) -> tuple[Card | None, int]:
         end_line=end + 1,
         card_id=card_id,
         id_line=id_line,
+        tags=tags,
+        delete=delete,
     )
+    if reader.options.qa_basic:
+        card = replace(
+            card,
+            note_type="Basic",
+            fields=(("Front", question), ("Back", answer)),
+            field_lines=(q + 1, a + 1),
+        )
     return card, j
 
 
-def _blank_before_other(scan: _Scan, i: int) -> bool:
+def _blank_before_other(scan: Scan, i: int) -> bool:
     """A blank line inside a question ends it unless the ``A:`` comes next."""
     if not scan.is_blank(i):
         return False
     k = i
     while k < len(scan.lines) and scan.is_blank(k):
         k += 1
-    return k >= len(scan.lines) or not A_RE.match(scan.text(k))
+    return k >= len(scan.lines) or not A_RE.match(scan.bare[k])
 
 
-def _id_follows(scan: _Scan, i: int) -> bool:
-    """Does an ID comment close this card before the next card or heading?
+def _id_follows(scan: Scan, i: int) -> bool:
+    """Does an ID close this card before the next card, marker, or heading that follows a
+    blank line?
 
-    This lets an answer that has an ID span blank lines, while an answer without one
-    ends at its first blank line.
+    This lets an answer that has an ID span blank lines, and headings written right under
+    its text, while an answer without one ends at its first blank line or heading.
     """
     for k in range(i, len(scan.lines)):
         if k in scan.excluded:
             continue
-        text = scan.text(k)
-        if ID_LIKE_RE.match(text):
+        bare = scan.bare[k]
+        if scan.is_id_like(k):
             return True
-        if _is_boundary(scan, k) or A_RE.match(text):
+        if Q_RE.match(bare) or A_RE.match(bare) or scan.is_marker(k) or k in scan.claimed:
+            return False
+        if heading(bare) and k > i and scan.is_blank(k - 1):
             return False
     return False
 
 
-def _parse_id(scan: _Scan, i: int) -> tuple[int | None, int]:
-    m = ID_RE.match(scan.text(i))
-    assert m is not None
-    value = int(m.group(1))
-    if not 0 < value <= MAX_ID:
-        scan.diagnostics.append(error(scan.path, i + 1, f"card ID out of range: {value}"))
-        return None, i + 1
-    return value, i + 1
-
-
-def _malformed_id(scan: _Scan, i: int) -> None:
-    """An ID comment that is no valid ID (letters, non-ASCII digits): an error at its line."""
-    message = f"malformed card ID: {clip(scan.text(i).strip())}"
-    scan.diagnostics.append(error(scan.path, i + 1, message))
-
-
-def _field(scan: _Scan, first: int, last: int, *, prefix_len: int) -> str:
+def _field(scan: Scan, first: int, last: int, *, prefix_len: int) -> str:
     """Join the lines of a question or answer, dropping the ``Q:``/``A:`` marker."""
-    lines = [scan.text(k) for k in range(first, last + 1)]
+    lines = [scan.content(k) for k in range(first, last + 1)]
     lines[0] = lines[0][prefix_len:]
     if lines[0].startswith((" ", "\t")):
         lines[0] = lines[0][1:]
     return "\n".join(lines).rstrip()
 
 
-# --- inline tags --------------------------------------------------------------------------
+def _leftover_ids(reader: _Reader, lines: set[int]) -> list[Card]:
+    """ID lines no card took: ``DELETE`` above one makes a card that only deletes its note
+    (the plugin's way to delete a note whose text is gone); a plain ``ID: N`` line is
+    just text; any other is an error."""
+    scan = reader.scan
+    cards: list[Card] = []
+    for k in sorted(lines):
+        if scan.deletes(k - 1) and k - 1 not in scan.claimed:
+            card_id, id_line = scan.read_id(k)
+            cards.append(Card("", "", k, k, k + 1, card_id, id_line, delete=True))
+        elif not scan.bare[k].lstrip().startswith("<"):
+            continue  # plain "ID: 12": prose, unless it closes a card
+        elif ID_RE.match(scan.bare[k]) is None:
+            scan.read_id(k)  # reports it as malformed
+        elif (cut := _heading_cut(reader, k)) is not None:
+            h, q = cut
+            scan.error(
+                h,
+                f"this heading ends the card at line {q + 1} before its ID at line {k + 1} "
+                "(a heading after a blank line ends an answer: remove the blank line above "
+                "the heading, or move the ID above it)",
+            )
+        else:
+            scan.error(k, "ID comment with no card above it")
+    return cards
 
 
-def _read_inline_tags(scan: _Scan, start: int) -> tuple[str, ...]:
+def _heading_cut(reader: _Reader, k: int) -> tuple[int, int] | None:
+    """(heading line, ``Q:`` line) when a heading is what separates the ID on line ``k``
+    from the Q/A card above it."""
+    scan = reader.scan
+    ends = [end for end in reader.open_cards if end < k]
+    if not ends:
+        return None
+    end = max(ends)
+    between = range(end + 1, k)
+    if any(i in scan.claimed and not scan.is_blank(i) for i in between):
+        return None
+    headings = [i for i in between if i not in scan.excluded and heading(scan.bare[i])]
+    return (headings[0], reader.open_cards[end]) if headings else None
+
+
+# --- context and tags -----------------------------------------------------------------------
+
+
+def _with_context(scan: Scan, cards: list[Card], start: int) -> list[Card]:
+    """Each card with the headings above it, outermost first: a new heading replaces every
+    heading of its level or deeper, as Obsidian_to_Anki's Add Context does."""
+    headings = [
+        (i, found)
+        for i in range(start, len(scan.lines))
+        if i not in scan.excluded and (found := heading(scan.bare[i])) is not None
+    ]
+    out: list[Card] = []
+    for card in cards:
+        stack: list[tuple[int, str]] = []
+        for i, (level, text) in headings:
+            if i >= card.line - 1:
+                break
+            stack = [(lv, t) for lv, t in stack if lv < level] + [(level, text)]
+        out.append(replace(card, context=tuple(t for _, t in stack if t)))
+    return out
+
+
+def _read_inline_tags(scan: Scan, start: int, *, card_tags: bool) -> tuple[str, ...]:
+    """``#tags`` of the prose. With ``card_tags``, those inside a card are the card's own
+    (see :func:`~paperdeck.notes.plugin.finish`), not the note's."""
     tags: list[str] = []
     for i in range(start, len(scan.lines)):
-        if i in scan.excluded or HEADING_RE.match(scan.text(i)):
+        if i in scan.excluded or heading(scan.bare[i]) or (card_tags and i in scan.claimed):
             continue
-        tags.extend(find_tags(scan.text(i)))
+        line = scan.bare[i]
+        hidden = scan.syntax.get(i, []) + (scan.inline.get(i, []) if card_tags else [])
+        for a, b in hidden:
+            line = line[:a] + " " * (b - a) + line[b:]
+        tags.extend(find_tags(line))
     return unique(tags)
 
 
