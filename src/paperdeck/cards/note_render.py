@@ -11,8 +11,10 @@ import hashlib
 import html
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 from urllib.parse import quote
 
 from paperdeck.anki.apkg import AnkiNote, guid_for
@@ -42,6 +44,8 @@ from paperdeck.notes.cloze import highlights_to_clozes
 from paperdeck.notes.model import Card, Note
 from paperdeck.notes.tags import anki_tag, unique
 from paperdeck.notes.vault import SourceNote
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -114,20 +118,34 @@ class RenderedNote:
 
 
 def deck_name(note: Note, rel: PurePosixPath, config: Config) -> str:
-    """Front matter ``deck:`` wins, then the vault's ``deck`` template, then ``Papers::<Title>``."""
+    """Front matter ``deck:`` (or TARGET DECK) wins, then the nearest folder deck, then the
+    vault's ``deck`` template, then ``Papers::<Title>``."""
     title = note.meta.title or rel.stem
     if note.meta.deck:
         return note.meta.deck
+    by_folder = _nearest(config.folder_decks, rel)
+    if by_folder:
+        return by_folder[0]
     if config.deck:
         return config.deck.format(title=title, folder=rel.parent.as_posix().strip("."))
     return f"{config.deck_prefix}::{title}" if config.deck_prefix else title
 
 
-def note_tags(note: Note) -> tuple[str, ...]:
-    """Header, front matter and inline tags, Anki-safe; authors as ``author::Name``."""
-    tags = [anki_tag(t) for t in (*note.meta.tags, *note.inline_tags)]
+def note_tags(note: Note, rel: PurePosixPath, config: Config) -> tuple[str, ...]:
+    """Folder, header, front matter and inline tags, Anki-safe; authors as
+    ``author::Name``. The tags of every enclosing folder add up, innermost first."""
+    folder = [t for tags in _nearest(config.folder_tags, rel) for t in tags]
+    tags = [anki_tag(t) for t in (*folder, *note.meta.tags, *note.inline_tags)]
     tags += [f"author::{anki_tag(a)}" for a in note.meta.authors]
     return unique(t for t in tags if t)
+
+
+def _nearest(by_folder: Mapping[str, T], rel: PurePosixPath) -> list[T]:
+    """The entries for the folders enclosing ``rel``, innermost first."""
+    if not by_folder:
+        return []
+    wanted = {key.strip("/"): value for key, value in by_folder.items()}
+    return [wanted[p.as_posix()] for p in rel.parents if p.as_posix() in wanted and p.name]
 
 
 def source_html(note: Note, rel: PurePosixPath, vault_name: str) -> str:
@@ -173,7 +191,7 @@ def render_note(source: SourceNote, context: RenderContext) -> RenderedNote:
     """Render every card of a note; missing media are warnings, media from outside errors."""
     note, rel = source.note, source.rel
     deck = deck_name(note, rel, context.config)
-    tags = note_tags(note)
+    tags = note_tags(note, rel, context.config)
     source_field = source_html(note, rel, context.vault_name)
     rendering = _Rendering(
         source,
