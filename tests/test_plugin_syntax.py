@@ -12,15 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from paperdeck.config import load_config
-from paperdeck.diagnostics import PaperdeckError
+from paperdeck.config import Config, load_config
+from paperdeck.diagnostics import PaperdeckError, has_errors
 from paperdeck.notes.cloze import curly_to_clozes
 from paperdeck.notes.comments import find_comments
 from paperdeck.notes.ids import assign_ids, insert_ids, insert_ids_checked
 from paperdeck.notes.model import Card, Note
 from paperdeck.notes.options import ParseOptions
-from paperdeck.notes.parse import parse_note
+from paperdeck.notes.parse import parse_note, split_lines
 from paperdeck.notes.styles import PRESETS, NoteStyle, exponential_risk, make_style
 
 from conftest import cli, cli_ok
@@ -694,3 +696,57 @@ def test_heading_error_fails_check_and_build_alike(empty_vault: Path) -> None:
     for command in ("check", "build"):
         result = cli(command, str(empty_vault))
         assert result.exit_code == 1 and message in result.output
+
+
+# --- any mix of the syntax --------------------------------------------------------------------
+
+PIECES = [
+    *("START\n", "END\n", "Basic\n", "Cloze\n", "Vocab\n", "Front: ", "Back: ", "Text: "),
+    *("Tags: t\n", "STARTI [Basic] ", "STARTI ", " ENDI", "[Cloze] ", "DELETE\n"),
+    *("ID: 1700000000001\n", "<!--ID: 1700000000002-->\n", "FROZEN - Basic:\n"),
+    *("TARGET DECK: D\n", "a::b", "---\n", "| x |\n|---|\n| y |\n", "# H\n", "## H2\n"),
+    *("{c}", "{2:d}", "{{c1::e}}", "$\\frac{a}{b}$", " #flashcard", "Q: ", "A: ", "text "),
+    *("\n", "\n\n", "\r\n", "`", "```\n", "==h=="),
+]
+COMMENTS = ["<!-- ", " -->", "%%"]
+
+
+def all_on(style: str) -> ParseOptions:
+    on = {"curly_cloze": True, "card_tags": True, "add_context": True, "highlight_cloze": True}
+    return Config(styles=(style,), **on).parse_options()
+
+
+OPTIONS = {style: all_on(style) for style in PRESETS}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*PIECES, *COMMENTS]), max_size=40), st.sampled_from(list(PRESETS)))
+def test_any_mix_parses_with_lines_in_range(pieces: list[str], style: str) -> None:
+    text = "".join(pieces)
+    note, diagnostics = parse_note(text, path="f.md", options=OPTIONS[style])
+    lines = max(1, len(split_lines(text)))
+    assert all(0 <= d.line <= lines for d in diagnostics)
+    for c in note.cards:
+        assert 1 <= c.line <= c.answer_line <= c.end_line <= lines
+        assert len(c.field_lines) == len(c.fields)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40), st.sampled_from(sorted(PRESETS)))
+def test_any_mix_without_errors_takes_its_ids(pieces: list[str], style: str) -> None:
+    """Every card without an ID gets one, where the plugin would write it, and the note
+    reads back to the same cards (the write-back check never has to refuse)."""
+    text = "".join(pieces)
+
+    def parse(new: str) -> tuple[Note, list[Any]]:
+        note, diagnostics = parse_note(new, path="f.md", options=OPTIONS[style])
+        return note, list(diagnostics)
+
+    note, diagnostics = parse(text)
+    ids = [c.card_id for c in note.cards if c.card_id is not None]
+    if has_errors(diagnostics) or len(ids) != len(set(ids)):
+        return
+    assigned = assign_ids(note.cards, iter(range(1800000000000, 1800000001000)))
+    checked = insert_ids_checked(text, note, assigned, parse)
+    assert checked is not None
+    assert all(c.card_id is not None for c in checked[1].cards)

@@ -312,6 +312,7 @@ def _read_cards(reader: _Reader) -> list[Card]:
             card, i = read_block(scan, i, options.note_fields)
         elif bare.strip() == "END":
             scan.diagnostics.append(warning(scan.path, i + 1, "END with no START above it"))
+            scan.claimed.add(i)
             i += 1
         elif m := SETTING_RE.match(bare):
             i = _read_setting(reader, i, m.group(1), m.group(2))

@@ -38,13 +38,15 @@ def style_cards(
 ) -> tuple[list[Card], set[int]]:
     """The cards of every style, in the order the styles are given; and the ID lines
     they took."""
-    view = _view(scan, start)
-    taken: list[tuple[int, int]] = []
     cards: list[Card] = []
     id_lines: set[int] = set()
+    if not styles or start >= len(scan.lines):
+        return cards, id_lines
+    view = _view(scan, start)
+    taken: list[tuple[int, int]] = []
     for style in styles:
         for pattern, tagged in ((style.with_tags, True), (style.pattern, False)):
-            for match in pattern.finditer(view.text, view.starts[start] if scan.lines else 0):
+            for match in pattern.finditer(view.text, view.starts[start]):
                 card = _match_card(scan, view, style, match, tagged, taken, curly_cloze)
                 if card is not None:
                     cards.append(card)
@@ -92,6 +94,10 @@ def _match_card(
     first, last = view.line_of(s), view.line_of(e - 1)
     if first in scan.code:
         return None
+    where = f"{style.name!r} matched here"
+    if _ends_in_code(scan, last):
+        _warn(scan, first, f"{where} but ends inside code, where its ID cannot go; no card")
+        return None
     groups = match.re.groups - (1 if tagged else 0)
     texts: list[str] = []
     lines: list[int] = []
@@ -102,7 +108,6 @@ def _match_card(
     names = style.fields
     fields = tuple((name, texts[k] if k < len(texts) else "") for k, name in enumerate(names))
     field_lines = tuple(lines[k] + 1 if k < len(lines) else first + 1 for k in range(len(names)))
-    where = f"{style.name!r} matched here"
     if not any(text for _, text in fields):
         _warn(scan, first, f"{where} but every field is empty; no card")
         return None
@@ -135,6 +140,14 @@ def _match_card(
     if not fields[0][1]:
         _warn(scan, first, f"card has an empty {fields[0][0]} field")
     return card
+
+
+def _ends_in_code(scan: Scan, last: int) -> bool:
+    """Does the code block holding line ``last`` go on after it (the ID would be code)?"""
+    if last not in scan.code:
+        return False
+    unclosed = scan.open_fence is not None and last >= scan.open_fence
+    return unclosed or last + 1 in scan.code
 
 
 def _original(scan: Scan, view: _View, start: int, end: int) -> str:
