@@ -193,9 +193,7 @@ def test_source_can_be_left_out_of_adopted_notes(vault: Path, seed_in_anki: Path
         assert "Open in Obsidian" not in col.get_note(SEED_IDS[0])["Back"]
 
 
-def test_a_note_type_with_no_place_for_the_card_is_left_alone(
-    vault: Path, tmp_path: Path
-) -> None:
+def test_a_note_type_with_no_place_for_the_card_is_left_alone(vault: Path, tmp_path: Path) -> None:
     path = tmp_path / "anki" / "collection.anki2"
     path.parent.mkdir()
     with opened(path) as col:

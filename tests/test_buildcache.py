@@ -29,9 +29,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
         paperdeck.cards.note_render.render_note,
     )
 
-    def parse(text: str, *, path: str, highlight_cloze: bool = False):  # type: ignore[no-untyped-def]
+    def parse(text: str, *, path: str, options=None):  # type: ignore[no-untyped-def]
         calls["parse"].append(Path(path).name)
-        return real_parse(text, path=path, highlight_cloze=highlight_cloze)
+        return real_parse(text, path=path, options=options)
 
     def render(source, context):  # type: ignore[no-untyped-def]
         calls["render"].append(source.rel.name)

@@ -528,3 +528,27 @@ def test_a_hard_linked_note_keeps_its_link_and_gets_no_id(empty_vault: Path) -> 
     )
     assert note.read_bytes() == b"Q: Linked?\nA: Yes.\n"
     assert os.stat(note).st_nlink == 2
+
+
+@pytest.mark.parametrize(
+    ("head", "tags"),
+    [
+        ("Tags: #2017 #deep_learning", ("deep_learning",)),
+        ("---\ntags: alpha beta\n---", ("alpha", "beta")),
+        ("---\ntags: alpha, beta\n---", ("alpha", "beta")),
+        ("---\ntags:\n  - 2017\n  - y2017\n---", ("y2017",)),
+    ],
+)
+def test_note_tags_follow_obsidian(head: str, tags: tuple[str, ...]) -> None:
+    from paperdeck.notes.parse import parse_note
+
+    note, problems = parse_note(f"{head}\n\nQ: a\nA: b\n", path="n.md")
+    assert not problems
+    assert note.meta.tags == tags
+
+
+def test_a_cloze_paragraph_with_prices_is_no_math(empty_vault: Path) -> None:
+    (empty_vault / "a.md").write_text("It cost $5 to {{c1::$10}} here.\n")
+    cli_ok("build", str(empty_vault))
+    [[text, _, _]] = deck()[0]
+    assert "{{c1::$10}}" in text

@@ -31,7 +31,7 @@ from paperdeck.fileio import (
     remove_stale_temps,
     replace_if_unchanged,
 )
-from paperdeck.notes.ids import insert_ids_checked, new_ids
+from paperdeck.notes.ids import assign_ids, insert_ids_checked, new_ids
 from paperdeck.notes.lock import STATE_DIR, vault_lock
 from paperdeck.notes.model import Note
 from paperdeck.notes.parse import card_ids
@@ -85,8 +85,8 @@ def read_vault(
     if remove_temps:
         files = [rel for rel in files if not remove_if_stale_temp(root / rel)]
     vault = Vault(root, files, [], scanned)
-    flag = config.highlight_cloze
-    parse = cache.parser(highlight_cloze=flag) if cache else parser(highlight_cloze=flag)
+    options = config.parse_options()
+    parse = cache.parser(options) if cache else parser(options)
     notes = [rel for rel in files if rel.suffix.lower() == NOTE_SUFFIX]
     for done, rel in enumerate(notes):
         if progress is not None and done % _PROGRESS_EVERY == 0:
@@ -171,7 +171,7 @@ def plan_ids(
                 warning(shown, c.line, f"card has no ID yet (not written: {why})") for c in missing
             )
             continue
-        assigned = {c.end_line: next(fresh) for c in missing}
+        assigned = assign_ids(missing, fresh)
         checked = insert_ids_checked(
             source.text, source.note, assigned, _reparser(parse_one, source.rel, shown)
         )
@@ -180,7 +180,11 @@ def plan_ids(
             continue
         new_text, new_note = checked
         after = replace(source, data=new_text.encode("utf-8"), text=new_text, note=new_note)
-        ids = tuple((c.line, assigned[c.end_line]) for c in missing)
+        ids = tuple(
+            (old.line, new.card_id)
+            for old, new in zip(source.note.cards, new_note.cards, strict=True)
+            if old.card_id is None and new.card_id is not None
+        )
         writes.append(IdWrite(source, after, ids))
         vault.sources[index] = after
     return IdPlan(writes, diagnostics)
@@ -429,8 +433,8 @@ def _build(
     result = BuildResult(vault, out, list(vault.diagnostics))
     if has_errors(result.diagnostics, strict=strict):
         return result
-    flag = config.highlight_cloze
-    parse = cache.parser(highlight_cloze=flag) if cache else parser(highlight_cloze=flag)
+    options = config.parse_options()
+    parse = cache.parser(options) if cache else parser(options)
     planned = plan_ids(vault, write=write_ids, parse=parse)
     result.diagnostics.extend(planned.diagnostics)
     if has_errors(planned.diagnostics):

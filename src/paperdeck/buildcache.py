@@ -20,6 +20,7 @@ from paperdeck.cards.note_render import MediaNames, RenderContext, RenderedNote,
 from paperdeck.diagnostics import Diagnostic, warning
 from paperdeck.fileio import atomic_write_bytes, remove_stale_temps
 from paperdeck.notes.model import Note
+from paperdeck.notes.options import ParseOptions
 from paperdeck.notes.vault import Parser, SourceNote, parser
 
 CACHE_DIR = Path(".paperdeck-cache")
@@ -112,19 +113,19 @@ class BuildCache:
         return []
 
     @staticmethod
-    def parse_key(shown: str, data: bytes, highlight_cloze: bool) -> str:
+    def parse_key(shown: str, data: bytes, options: ParseOptions) -> str:
         """A note's parse depends on its bytes, its shown path and the parse options."""
-        head = f"{shown}\0{highlight_cloze}\0".encode()
+        head = f"{shown}\0{options.cache_key()}\0".encode()
         return hashlib.sha256(head + data).hexdigest()
 
-    def parser(self, *, highlight_cloze: bool) -> Parser:
+    def parser(self, options: ParseOptions) -> Parser:
         """A parser that reuses the cached parse of every note whose bytes are unchanged."""
-        plain = parser(highlight_cloze=highlight_cloze)
+        plain = parser(options)
 
         def parse(
             rel: PurePosixPath, shown: str, data: bytes, text: str
         ) -> tuple[Note, list[Diagnostic]]:
-            key = self.parse_key(shown, data, highlight_cloze)
+            key = self.parse_key(shown, data, options)
             cached = self.parsed(rel, key)
             if cached is not None:
                 return cached

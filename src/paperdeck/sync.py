@@ -90,7 +90,7 @@ def sync(
             ids = plan_ids(
                 vault,
                 write=True,
-                parse=parser(highlight_cloze=config.highlight_cloze),
+                parse=parser(config.parse_options()),
                 taken=in_anki,
             )
             run.diagnostics += ids.diagnostics

@@ -63,7 +63,8 @@ def map_fields(
     """The fields of a note of type ``target`` (its field names) that a card sets.
 
     Each card field goes to the target field of its own name, else to its first free alias
-    (``Question`` to ``Front``, ``Answer`` to ``Back``, ...). ``None`` when the card's
+    (``Question`` to ``Front``, ``Answer`` to ``Back``, ...); the card's first field, failing
+    both, goes to the type's first field. ``None`` when the card's
     first field, or any field with content, has no place: the note cannot be adopted.
     The Source line goes into a ``Source`` field, else a free ``Extra``/``Back Extra``,
     else (``source="append"``) at the end of the answer field. Target fields the card
@@ -76,6 +77,8 @@ def map_fields(
             source_line = value
             continue
         home = _home(name, target, out)
+        if home is None and index == 0 and target and target[0] not in out:
+            home = target[0]  # the first field is the type's first, whatever its name
         if home is None:
             if index == 0 or value.strip():
                 return None

@@ -41,6 +41,7 @@ from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, warning
 from paperdeck.fileio import NotRegularFile, check_regular, read_regular_file
 from paperdeck.notes.cloze import highlights_to_clozes
+from paperdeck.notes.fields import FIRST_FIELD
 from paperdeck.notes.model import Card, Note
 from paperdeck.notes.tags import anki_tag, unique
 from paperdeck.notes.vault import SourceNote
@@ -171,12 +172,20 @@ def card_note_type(card: Card, note: Note, config: Config) -> NoteType:
     """The note type a card uses: paperdeck's cloze, both-ways (by block, note or vault) or
     basic Q/A; or, for a card naming another type, one made with the card's field names."""
     if card.note_type is not None and card.note_type.lower() not in _PAPERDECK_NAMES:
-        names = tuple(name for name, _ in card.fields)
         maker = cloze_note_type if card.cloze else custom_note_type
-        return maker(card.note_type, names)
+        return maker(card.note_type, card_field_names(card))
     if card.cloze:
         return CLOZE
     return REVERSED if card.reverse or note.meta.reverse or config.reverse else BASIC
+
+
+def card_field_names(card: Card) -> tuple[str, ...]:
+    """The card's field names; an unlabelled first field (the type's first, whatever Anki
+    calls it) is named as Anki's stock types name theirs."""
+    names = [name for name, _ in card.fields]
+    if names and names[0] == FIRST_FIELD:
+        names[0] = next(n for n in ("Front", "Text", "Field 1", "Field 0") if n not in names)
+    return tuple(names)
 
 
 def card_guid(card: Card, rel: PurePosixPath) -> str:
@@ -238,7 +247,9 @@ class _Rendering:
         lines = card.field_lines or (card.line,) * len(card.fields)
         rendered = {
             name: self.field(text, line, card.cloze)
-            for (name, text), line in zip(card.fields, lines, strict=False)
+            for name, (_, text), line in zip(
+                card_field_names(card), card.fields, lines, strict=False
+            )
         }
         rendered.setdefault(SOURCE, source_field)
         values = [rendered.get(name, "") for name in note_type.fields]

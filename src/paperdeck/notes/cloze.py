@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 
-_MATH_OR_CODE_RE = re.compile(r"\$\$.*?\$\$|\$(?=\S)(?:\\.|[^$\\])*?(?<=\S)\$|(`+).*?\1", re.DOTALL)
+# Math as Obsidian reads it: a closing ``$`` followed by a digit closes nothing ($5-$10).
+_MATH_OR_CODE_RE = re.compile(
+    r"\$\$.*?\$\$|\$(?=\S)(?:\\.|[^$\\])*?(?<=\S)\$(?![0-9])|(`+).*?\1", re.DOTALL
+)
 _OPEN_RE = re.compile(r"\{\{c([0-9]+)::")  # ASCII digits, as Anki reads them
 _HIGHLIGHT_RE = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
 # CurlyCloze as the plugin reads it: one ``{`` (not ``{{``, not ``\{``), an optional

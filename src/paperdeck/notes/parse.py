@@ -49,7 +49,7 @@ from paperdeck.notes.scan import (
     heading,
     split_lines,
 )
-from paperdeck.notes.tags import find_tags, split_tag_list, unique
+from paperdeck.notes.tags import find_tags, front_matter_tags, header_tags, split_tag_list, unique
 
 __all__ = ["ParseOptions", "card_ids", "parse_note", "split_lines"]
 
@@ -175,7 +175,7 @@ def _meta_from_mapping(scan: Scan, data: dict[Any, Any]) -> NoteMeta:
     return NoteMeta(
         title=_as_text(keys.get("title")),
         authors=tuple(_as_list(keys.get("authors", keys.get("author")))),
-        tags=tuple(t for t in _as_list(tags) if t),
+        tags=tuple(front_matter_tags(tags)),
         year=_as_text(keys.get("year")),
         link=_as_text(keys.get("link", keys.get("url"))),
         deck=_as_text(keys.get("deck")),
@@ -199,7 +199,7 @@ def _read_header_lines(scan: Scan, meta: NoteMeta, start: int) -> tuple[NoteMeta
         NoteMeta(
             title=values.get("title") or meta.title,
             authors=tuple(_split_authors(authors)) if authors else meta.authors,
-            tags=unique([*meta.tags, *split_tag_list(values.get("tags", ""))]),
+            tags=unique([*meta.tags, *header_tags(values.get("tags", ""))]),
             year=values.get("year") or meta.year,
             link=values.get("link") or meta.link,
             deck=values.get("deck") or meta.deck,

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from paperdeck.diagnostics import Diagnostic, error, warning
 from paperdeck.fileio import read_regular_file
 from paperdeck.notes.model import Note
+from paperdeck.notes.options import ParseOptions
 from paperdeck.notes.parse import parse_note
 
 NOTE_SUFFIX = ".md"
@@ -181,13 +182,13 @@ Parser = Callable[[PurePosixPath, str, bytes, str], tuple[Note, list[Diagnostic]
 """``(rel, shown path, bytes, text) -> (note, diagnostics)``: a parse, possibly cached."""
 
 
-def parser(*, highlight_cloze: bool = False) -> Parser:
-    """The plain, uncached parser."""
+def parser(options: ParseOptions | None = None) -> Parser:
+    """The plain, uncached parser, reading notes with the vault's options."""
 
     def parse(
         rel: PurePosixPath, shown: str, data: bytes, text: str
     ) -> tuple[Note, list[Diagnostic]]:
-        return parse_note(text, path=shown, highlight_cloze=highlight_cloze)
+        return parse_note(text, path=shown, options=options)
 
     return parse
 
