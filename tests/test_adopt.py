@@ -214,3 +214,44 @@ def test_a_note_type_with_no_place_for_the_card_is_left_alone(vault: Path, tmp_p
         "place for the card's (Question, Answer): not synced"
     ) in result.output
     assert snapshot(path) == before
+
+
+def test_custom_and_stock_types_are_adopted_through_their_field_names(
+    empty_vault: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "anki" / "collection.anki2"
+    path.parent.mkdir()
+    with opened(path) as col:
+        vocab = col.models.new("Vocabulary")
+        for name in ("Word", "Meaning"):
+            col.models.add_field(vocab, col.models.new_field(name))
+        template = col.models.new_template("Card 1")
+        template["qfmt"], template["afmt"] = "{{Word}}", "{{Meaning}}"
+        col.models.add_template(vocab, template)
+        col.models.add(vocab)
+    plugin_collection(
+        path,
+        [
+            PluginNote(1700000000201, "Vocabulary", {"Word": "Hund", "Meaning": "old"}),
+            PluginNote(1700000000202, "Basic (type in the answer)", {"Front": "2+2", "Back": "5"}),
+        ],
+        history=1700000000202,
+    )
+    (empty_vault / "plugin.md").write_text(
+        "START\nVocabulary\nHund\nMeaning: dog\n<!--ID: 1700000000201-->\nEND\n\n"
+        "STARTI [Basic (type in the answer)] 2+2 Back: 4 <!--ID: 1700000000202--> ENDI\n",
+        encoding="utf-8",
+    )
+    types_before = {name for name, _, _, _ in notes_of(path).values()}
+    before = history_of(path, 1700000000202)
+
+    result = cli_ok("sync", str(empty_vault), "--collection", str(path))
+
+    assert "2 adopted" in result.output and "0 added" in result.output
+    after = notes_of(path)
+    assert {name for name, _, _, _ in after.values()} == types_before
+    with opened(path) as col:
+        assert col.get_note(1700000000201)["Word"] == "<p>Hund</p>"
+        assert col.get_note(1700000000201)["Meaning"].startswith("<p>dog</p>")
+        assert col.get_note(1700000000202)["Back"].startswith("<p>4</p>")
+    assert history_of(path, 1700000000202) == before

@@ -599,7 +599,7 @@ def _in_collection_type(col: Collection, note: AnkiNote, adopt: AdoptOptions) ->
     templates), its fields mapped by name; paperdeck's own types are used as they are."""
     if note.note_type.model_id in PAPERDECK_MODEL_IDS:
         return note
-    existing = col.models.by_name(note.note_type.name)
+    existing = col.models.by_name(note.note_type.requested or note.note_type.name)
     if existing is None:
         return note
     target = tuple(f["name"] for f in existing["flds"])

@@ -42,6 +42,9 @@ class NoteType:
     templates: tuple[tuple[str, str, str], ...]
     """``(name, front template, back template)`` for each card the type can make."""
     cloze: bool = False
+    requested: str = ""
+    """The note type name the card asked for (the same as ``name`` unless that is one of
+    Anki's stock types, which paperdeck's own version must not collide with on import)."""
     collection_json: str | None = None
     """A collection's own note type, as JSON, written as it is (so Anki maps onto it)."""
 
@@ -112,6 +115,19 @@ PAPERDECK_TYPES = (BASIC, REVERSED, CLOZE)
 PAPERDECK_MODEL_IDS = frozenset(t.model_id for t in PAPERDECK_TYPES)
 
 
+ANKI_STOCK_TYPES = frozenset(
+    {
+        "basic (optional reversed card)",
+        "basic (type in the answer)",
+        "image occlusion",
+    }
+)
+"""Anki's stock note types that paperdeck has no type of its own for (Basic, Basic (and
+reversed card) and Cloze map onto paperdeck's). A built deck names its version
+``paperdeck <name>``: a type of Anki's own name but another id would be imported as a
+second type called ``<name>+``."""
+
+
 def custom_note_type(name: str, field_names: tuple[str, ...]) -> NoteType:
     """A note type for a card that names one paperdeck has no type for.
 
@@ -137,7 +153,8 @@ def custom_note_type(name: str, field_names: tuple[str, ...]) -> NoteType:
         templates = (("Card 1", _div("question", first), _back(*rest)),)
     digest = hashlib.sha256(f"paperdeck note type\0{name}\0{chr(31).join(fields)}".encode())
     model_id = int.from_bytes(digest.digest()[:6], "big") + (1 << 49)
-    return NoteType(model_id, name, fields, templates)
+    shown = f"paperdeck {name}" if lowered in ANKI_STOCK_TYPES else name
+    return NoteType(model_id, shown, fields, templates, requested=name)
 
 
 def cloze_note_type(name: str, field_names: tuple[str, ...]) -> NoteType:
@@ -146,7 +163,7 @@ def cloze_note_type(name: str, field_names: tuple[str, ...]) -> NoteType:
     first, *rest = [f for f in base.fields if f != SOURCE]
     front = _div("question", f"cloze:{first}")
     back = f'{front}<hr id="answer">' + "".join(_div("answer", f) for f in rest) + _SOURCE_DIV
-    return NoteType(base.model_id, name, base.fields, (("Cloze", front, back),), cloze=True)
+    return NoteType(base.model_id, base.name, base.fields, (("Cloze", front, back),), True, name)
 
 
 _CLOZE_NUMBER_RE = re.compile(r"\{\{c(\d+)::")

@@ -86,7 +86,8 @@ class RenderContext:
             "vault": self.vault_name,
             "generated": {k: str(v) for k, v in sorted(self.index.generated.items())},
         }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        text = json.dumps(payload, sort_keys=True, default=repr)  # regex styles hold patterns
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def embed_state(self, embed: Embed, note_rel: PurePosixPath) -> str:
         """How an embed resolves now: ``missing``, ``outside: why``, ``not regular: what``,
