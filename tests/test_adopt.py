@@ -255,3 +255,35 @@ def test_custom_and_stock_types_are_adopted_through_their_field_names(
         assert col.get_note(1700000000201)["Meaning"].startswith("<p>dog</p>")
         assert col.get_note(1700000000202)["Back"].startswith("<p>4</p>")
     assert history_of(path, 1700000000202) == before
+
+
+def test_delete_marked_cards_leave_anki_only_with_yes(empty_vault: Path, tmp_path: Path) -> None:
+    path = tmp_path / "anki" / "collection.anki2"
+    plugin_collection(
+        path,
+        [
+            PluginNote(1700000000301, "Basic", {"Front": "keep", "Back": "k"}),
+            PluginNote(1700000000302, "Basic", {"Front": "drop", "Back": "d"}),
+        ],
+    )
+    note = empty_vault / "plugin.md"
+    note.write_text(
+        "Q: keep\nA: k\n<!--ID: 1700000000301-->\n\n"
+        "Q: drop\nA: d\nDELETE\n<!--ID: 1700000000302-->\n",
+        encoding="utf-8",
+    )
+    text = note.read_bytes()
+
+    dry = cli_ok("sync", str(empty_vault), "--collection", str(path), "--dry-run")
+    assert "delete (marked DELETE) note 1700000000302: drop" in dry.output
+    listed = cli_ok("sync", str(empty_vault), "--collection", str(path))
+    assert "Not deleted: 1 note marked DELETE in the vault (add --yes to delete)" in listed.output
+    assert sorted(notes_of(path)) == [1700000000301, 1700000000302]
+
+    deleted = cli_ok("sync", str(empty_vault), "--collection", str(path), "--yes")
+    assert "deleted note 1700000000302" in deleted.output
+    assert sorted(notes_of(path)) == [1700000000301]
+    assert note.read_bytes() == text  # the note keeps its DELETE line: never added again
+    cli_ok("build", str(empty_vault))
+    again = cli_ok("sync", str(empty_vault), "--collection", str(path), "--yes")
+    assert "deleted" not in again.output and sorted(notes_of(path)) == [1700000000301]
