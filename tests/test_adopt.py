@@ -97,6 +97,10 @@ def seed_in_anki(vault: Path, tmp_path: Path) -> Path:
 
 def test_sync_adopts_every_card_in_place(vault: Path, seed_in_anki: Path) -> None:
     before = history_of(seed_in_anki, SEED_IDS[0])
+    with opened(seed_in_anki) as col:  # Anki's own tag for a card the student keeps failing
+        leech = col.get_note(SEED_IDS[1])
+        leech.tags = [*leech.tags, "leech"]
+        col.update_note(leech)
 
     result = cli_ok("sync", str(vault), "--collection", str(seed_in_anki))
 
@@ -111,6 +115,7 @@ def test_sync_adopts_every_card_in_place(vault: Path, seed_in_anki: Path) -> Non
         assert not front.startswith("plugin front")
     assert after[SEED_IDS[0]][3].startswith("<p>What is the Gumbel-Max trick?")
     assert history_of(seed_in_anki, SEED_IDS[0]) == before
+    assert "leech" in after[SEED_IDS[1]][2]
     with opened(seed_in_anki) as col:
         back = col.get_note(SEED_IDS[0])["Back"]
         assert '<div class="source">' in back and "Open in Obsidian" in back

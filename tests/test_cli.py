@@ -292,3 +292,15 @@ def test_piped_build_prints_no_progress(vault: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Reading notes" not in proc.stderr + proc.stdout
     assert "125 cards from 121 notes" in proc.stdout
+
+
+def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
+    from paperdeck.config import load_config
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "paperdeck.toml").write_text(example, encoding="utf-8")
+    config = load_config(tmp_path)
+    assert config.deck_prefix == "Papers" and config.vault_name == "Research"
+    assert config.folder_decks == {"Maths/Algebra": "Maths::Algebra"}
+    assert [style.note_type for style in config.custom_styles] == ["Vocabulary"]
