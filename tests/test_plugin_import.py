@@ -156,6 +156,7 @@ def test_card_tags(empty_vault: Path, collection: Any) -> None:
         ("table", "square root of 16", "4"),
         ("custom_style", "Katze", "cat"),
         ("question_answer", "How is this possible?", "The tags go to this card."),
+        ("cloze_paragraph", "{{c1::mitochondrion}}", ""),
     ],
 )
 def test_regex_styles(
@@ -208,3 +209,27 @@ def test_sync_adds_a_custom_type_card_with_the_collections_type(
         assert len(col.models.all_names_and_ids()) == 7  # Anki's six stock types + Vocabulary
     written = (empty_vault / "v.md").read_text(encoding="utf-8")
     assert f"<!--ID: {nid}--> ENDI" in written
+
+
+def test_folder_decks_and_tags(empty_vault: Path, collection: Any) -> None:
+    (empty_vault / "paperdeck.toml").write_text(
+        'folder_decks = { "Maths/Algebra" = "Maths::Algebra", "Maths" = "Maths" }\n'
+        'folder_tags = { "Maths" = ["maths"], "Maths/Algebra" = "algebra linear" }\n'
+    )
+    (empty_vault / "Maths" / "Algebra" / "Groups").mkdir(parents=True)
+    (empty_vault / "Maths" / "Algebra" / "Groups" / "g.md").write_text("Q: Group?\nA: Yes.\n")
+    (empty_vault / "Maths" / "m.md").write_text("Q: Maths?\nA: Yes.\n")
+    (empty_vault / "Maths" / "t.md").write_text("TARGET DECK: Own\n\nQ: Target?\nA: Yes.\n")
+    (empty_vault / "top.md").write_text("Q: Top?\nA: Yes.\n")
+    cli_ok("build", str(empty_vault))
+    import_apkg(collection, Path("cards/notes.apkg"))
+    notes = {n.fields[0]: n for n in map(collection.get_note, collection.find_notes(""))}
+
+    group = notes["<p>Group?</p>"]
+    assert described(collection, group)[1] == ["Maths::Algebra"]  # the nearest folder
+    assert {"maths", "algebra", "linear"} <= set(group.tags)
+    maths = notes["<p>Maths?</p>"]
+    assert described(collection, maths)[1] == ["Maths"]
+    assert "maths" in maths.tags and "algebra" not in maths.tags
+    assert described(collection, notes["<p>Target?</p>"])[1] == ["Own"]  # TARGET DECK wins
+    assert described(collection, notes["<p>Top?</p>"])[1] == ["Papers::top"]
