@@ -206,3 +206,17 @@ def snapshot(path: Path) -> dict[int, tuple[tuple[str, ...], tuple[str, ...], li
             for nid in col.find_notes("")
             for note in [col.get_note(nid)]
         }
+
+
+def add_note_type(path: Path, name: str, fields: tuple[str, ...], back: str = "") -> int:
+    """Add a note type of the user's own to the collection at ``path``; returns its id."""
+    with opened(path) as col:
+        notetype = col.models.new(name)
+        for field_name in fields:
+            col.models.add_field(notetype, col.models.new_field(field_name))
+        template = col.models.new_template("Card 1")
+        template["qfmt"] = "{{" + fields[0] + "}}"
+        template["afmt"] = back or "{{FrontSide}}<hr>{{" + fields[1] + "}}"
+        col.models.add_template(notetype, template)
+        col.models.add(notetype)
+        return int(notetype["id"])

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conftest import cli_ok, opened, snapshot
+from conftest import add_note_type, cli_ok, opened, snapshot
 
 SEED = "Categorical reparameterization with gumbel-softmax.md"
 SEED_IDS = [1683650871138, 1683650871147, 1683650871150, 1683650871153, 1683650871155]
@@ -201,14 +201,7 @@ def test_source_can_be_left_out_of_adopted_notes(vault: Path, seed_in_anki: Path
 def test_a_note_type_with_no_place_for_the_card_is_left_alone(vault: Path, tmp_path: Path) -> None:
     path = tmp_path / "anki" / "collection.anki2"
     path.parent.mkdir()
-    with opened(path) as col:
-        vocab = col.models.new("Vocab")
-        for name in ("Word", "Meaning"):
-            col.models.add_field(vocab, col.models.new_field(name))
-        template = col.models.new_template("Card 1")
-        template["qfmt"], template["afmt"] = "{{Word}}", "{{Meaning}}"
-        col.models.add_template(vocab, template)
-        col.models.add(vocab)
+    add_note_type(path, "Vocab", ("Word", "Meaning"))
     plugin_collection(path, [PluginNote(SEED_IDS[0], "Vocab", {"Word": "w", "Meaning": "m"})])
     before = snapshot(path)
 
@@ -226,14 +219,7 @@ def test_custom_and_stock_types_are_adopted_through_their_field_names(
 ) -> None:
     path = tmp_path / "anki" / "collection.anki2"
     path.parent.mkdir()
-    with opened(path) as col:
-        vocab = col.models.new("Vocabulary")
-        for name in ("Word", "Meaning"):
-            col.models.add_field(vocab, col.models.new_field(name))
-        template = col.models.new_template("Card 1")
-        template["qfmt"], template["afmt"] = "{{Word}}", "{{Meaning}}"
-        col.models.add_template(vocab, template)
-        col.models.add(vocab)
+    add_note_type(path, "Vocabulary", ("Word", "Meaning"))
     plugin_collection(
         path,
         [

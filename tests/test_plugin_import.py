@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import cli_ok, import_apkg, opened
+from conftest import add_note_type, cli_ok, import_apkg, opened
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plugin"
 
@@ -186,15 +186,7 @@ def test_sync_adds_a_custom_type_card_with_the_collections_type(
 ) -> None:
     path = tmp_path / "anki" / "collection.anki2"
     path.parent.mkdir()
-    with opened(path) as col:
-        vocab = col.models.new("Vocabulary")
-        for name in ("Word", "Meaning"):
-            col.models.add_field(vocab, col.models.new_field(name))
-        template = col.models.new_template("Card 1")
-        template["qfmt"], template["afmt"] = "{{Word}}", "{{FrontSide}}<hr>{{Meaning}}"
-        col.models.add_template(vocab, template)
-        col.models.add(vocab)
-        type_id = vocab["id"]
+    type_id = add_note_type(path, "Vocabulary", ("Word", "Meaning"))
     (empty_vault / "v.md").write_text("STARTI [Vocabulary] Hund Meaning: dog ENDI\n")
 
     result = cli_ok("sync", str(empty_vault), "--collection", str(path))

@@ -258,11 +258,11 @@ def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
         f"Plan: add {len(plan.add)}, update {len(plan.update)}, "
         f"unchanged {len(plan.unchanged)}, missing {len(plan.missing)}, "
         f"conflicting {len(plan.conflicting)}{pruning}, media {len(plan.media)}"
-        f"{_adopted(plan)}"
+        f"{_extras(plan)}"
     )
 
 
-def _adopted(plan: SyncPlan) -> str:
+def _extras(plan: SyncPlan) -> str:
     """``; 3 adopted`` when notes of another tool's types were taken over in place, and
     ``; 1 edited in Anki, kept`` for notes left as Anki has them."""
     kept = f"; {len(plan.kept)} edited in Anki, kept" if plan.kept else ""
@@ -298,7 +298,7 @@ def _echo_result(
         f"Synced {notes_dir} into {collection}: {len(result.added)} added, "
         f"{len(result.updated)} updated, {len(plan.unchanged)} unchanged, "
         f"{len(plan.missing)} missing, {len(plan.conflicting)} conflicting{pruned}, "
-        f"{plural(len(result.media), 'media file')} added{_adopted(plan)}"
+        f"{plural(len(result.media), 'media file')} added{_extras(plan)}"
     )
     if prune and not yes and plan.prune:
         count = plural(len(plan.prune), "note")
