@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import paperdeck.build
+import paperdeck.buildcache
 import paperdeck.cards.note_render
 import paperdeck.notes.vault
 from paperdeck.cli import main
@@ -104,3 +105,19 @@ def test_deleted_deck_is_written_again(vault: Path) -> None:
     Path("cards/notes.apkg").unlink()
     assert "Wrote cards/notes.apkg" in run("build", str(vault)).output
     assert Path("cards/notes.apkg").exists()
+
+
+def test_a_new_code_version_parses_and_renders_everything_again(
+    vault: Path, counted: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_notes(vault)
+    run("build", str(vault))
+    counted["parse"].clear()
+    counted["render"].clear()
+    monkeypatch.setattr(paperdeck.buildcache, "code_version", lambda: "a newer paperdeck")
+
+    run("build", str(vault))
+
+    expected = ["Categorical reparameterization with gumbel-softmax.md", "a.md", "b.md"]
+    assert sorted(counted["parse"]) == expected
+    assert sorted(counted["render"]) == expected

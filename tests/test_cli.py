@@ -12,6 +12,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -304,3 +305,72 @@ def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
     assert config.deck_prefix == "Papers" and config.vault_name == "Research"
     assert config.folder_decks == {"Maths/Algebra": "Maths::Algebra"}
     assert [style.note_type for style in config.custom_styles] == ["Vocabulary"]
+
+
+def scripted_watch(monkeypatch: pytest.MonkeyPatch, steps: list[Any]) -> None:
+    """Replace watchfiles' watcher with a script: each step is a batch of changes to yield,
+    a callable to run first (an edit), or an exception to raise (Ctrl-C)."""
+    import watchfiles
+
+    def watch(*_: Any, **__: Any) -> Any:
+        for step in steps:
+            if isinstance(step, BaseException):
+                raise step
+            if callable(step):
+                step = step()
+            yield step
+
+    monkeypatch.setattr(watchfiles, "watch", watch)
+
+
+def test_watch_rebuilds_for_edits_and_ignores_its_own_writes(
+    vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchfiles import Change
+
+    new = vault / "new.md"
+
+    def edit() -> set[tuple[Change, str]]:
+        new.write_text("Q: typed\nA: saved\n")
+        return {(Change.added, str(new))}
+
+    own = {
+        (Change.modified, str(vault / ".paperdeck" / "state.tsv")),
+        (Change.added, str(vault / ".new.md.paperdeck-x1.tmp")),
+    }
+    scripted_watch(monkeypatch, [set(), edit, own, set()])
+
+    result = run("watch", str(vault))
+
+    assert result.exit_code == 0, result.output
+    wrote = [line for line in result.output.splitlines() if "Wrote cards/notes.apkg" in line]
+    assert len(wrote) == 2  # the first build and the edit; our own writes start none
+    assert "6 cards from 2 notes" in wrote[1]
+    assert result.output.rstrip().endswith("Stopped.")
+    assert "<!--ID: " in new.read_text()
+
+
+def test_ctrl_c_in_watch_exits_cleanly_in_process(
+    vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripted_watch(monkeypatch, [set(), KeyboardInterrupt()])
+    result = run("watch", str(vault))
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("Stopped.") and "Aborted" not in result.output
+
+
+def test_watch_reports_a_broken_note_and_keeps_going(
+    vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchfiles import Change
+
+    broken = vault / "broken.md"
+
+    def edit() -> set[tuple[Change, str]]:
+        broken.write_text("Q: half-written\n")
+        return {(Change.added, str(broken))}
+
+    scripted_watch(monkeypatch, [set(), edit, set()])
+    result = run("watch", str(vault))
+    assert result.exit_code == 0
+    assert "Not rebuilt (1 problem): notes/broken.md:1: error: 'Q:' with no 'A:'" in (result.output)

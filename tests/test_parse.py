@@ -37,9 +37,11 @@ def snapshot(path: Path) -> dict[str, Any]:
 def test_parse_matches_golden(case: Path) -> None:
     golden = case.with_suffix(".json")
     got = snapshot(case)
-    if os.environ.get("PAPERDECK_UPDATE_GOLDEN"):
+    expected = json.loads(golden.read_text(encoding="utf-8")) if golden.exists() else None
+    if os.environ.get("PAPERDECK_UPDATE_GOLDEN") and got != expected:
         golden.write_text(json.dumps(got, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert got == json.loads(golden.read_text(encoding="utf-8"))
+        pytest.fail(f"{golden.name} rewritten: review `git diff {golden}`, then run again")
+    assert got == expected
 
 
 def test_seed_note_has_five_cards_with_ids_and_exact_math() -> None:
@@ -139,5 +141,10 @@ def test_any_text_parses_without_raising(pieces: list[str], highlight: bool) -> 
     assert all(0 <= d.line <= lines for d in diagnostics)
     for card in note.cards:
         assert 1 <= card.line <= card.answer_line <= card.end_line <= lines
-        render_field(card.question, cloze=card.cloze)
-        render_field(card.answer, cloze=card.cloze)
+        for field in (card.question, card.answer):
+            html = render_field(field, cloze=card.cloze)
+            assert "<script" not in html and "\x00" not in html
+            # Every dollar-math span of the card reaches Anki as MathJax, never as raw text
+            # a later field could unbalance: the rendered delimiters pair up.
+            assert html.count("\\(") == html.count("\\)")
+            assert html.count("\\[") == html.count("\\]")

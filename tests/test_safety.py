@@ -407,3 +407,71 @@ def test_sync_prune_sees_the_cards_of_a_deleted_note_file(
     deleted = cli_ok("sync", str(vault), "--collection", col, "--prune", "--yes")
     assert f"deleted note {card_id}" in deleted.output
     assert str(card_id) not in (vault / ".paperdeck" / "state.tsv").read_text()
+
+
+# -- sync when writing IDs goes wrong ------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_collection(tmp_path: Path) -> Path:
+    from conftest import opened
+
+    path = tmp_path / "anki" / "collection.anki2"
+    path.parent.mkdir()
+    with opened(path):
+        pass
+    return path
+
+
+def anki_ids(path: Path) -> list[int]:
+    from conftest import opened
+
+    with opened(path) as col:
+        return sorted(int(n) for n in col.find_notes(""))
+
+
+def test_a_note_edited_during_sync_gets_no_new_cards_until_the_next_sync(
+    empty_vault: Path, fresh_collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import paperdeck.sync
+
+    note = empty_vault / "n.md"
+    note.write_bytes(ONE_CARD)
+    real_commit = paperdeck.sync.commit_ids
+
+    def commit_while_the_user_types(plan: Any) -> Any:
+        with open(note, "ab") as handle:
+            handle.write(b"\ntyped during the sync\n")
+        return real_commit(plan)
+
+    monkeypatch.setattr(paperdeck.sync, "commit_ids", commit_while_the_user_types)
+    result = cli_ok("sync", str(empty_vault), "--collection", str(fresh_collection))
+
+    assert "notes/n.md:3: warning: the note was edited during the sync" in result.output
+    assert anki_ids(fresh_collection) == []  # nothing whose ID is not in the vault
+    assert note.read_bytes() == ONE_CARD + b"\ntyped during the sync\n"
+    assert CardState.load(empty_vault).pending == set()
+
+    monkeypatch.undo()
+    again = cli_ok("sync", str(empty_vault), "--collection", str(fresh_collection))
+    assert "1 added" in again.output
+    [card_id] = anki_ids(fresh_collection)
+    assert f"<!--ID: {card_id}-->" in note.read_text()
+
+
+def test_sync_adds_nothing_when_it_cannot_record_new_ids_first(
+    empty_vault: Path, fresh_collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    note = empty_vault / "n.md"
+    note.write_bytes(ONE_CARD)
+
+    def unwritable(self: CardState, vault: Path) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(CardState, "save", unwritable)
+    result = cli("sync", str(empty_vault), "--collection", str(fresh_collection))
+
+    assert result.exit_code == 1
+    assert "notes/.paperdeck: error: cannot record new IDs; no cards added" in result.output
+    assert note.read_bytes() == ONE_CARD
+    assert anki_ids(fresh_collection) == []
