@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -220,3 +222,23 @@ def add_note_type(path: Path, name: str, fields: tuple[str, ...], back: str = ""
         col.models.add_template(notetype, template)
         col.models.add(notetype)
         return int(notetype["id"])
+
+
+def _sigint_reaches_the_child() -> None:
+    """A test run started in the background ignores SIGINT, and children inherit that;
+    the watch tests send Ctrl-C, so their child must have Python's own handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_watch(work: Path | None = None) -> tuple[subprocess.Popen[str], Lines]:
+    """``paperdeck watch notes`` (in ``work``, else the current folder), with its output."""
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "paperdeck", "watch", "notes"],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_sigint_reaches_the_child if sys.platform != "win32" else None,
+    )
+    return watch, Lines(watch)

@@ -29,23 +29,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Lines, lock_held_by_another_process
+from conftest import lock_held_by_another_process, start_watch
 
 ID_LINE_RE = re.compile(rb"<!--ID: ([0-9]+)-->\n")
 KILLS = 30
-
-
-def start_watch(work: Path) -> tuple[subprocess.Popen[str], Lines]:
-    """``paperdeck watch notes`` in ``work``, with its output lines."""
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "paperdeck", "watch", "notes"],
-        cwd=work,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    return watch, Lines(watch)
 
 
 def make_vault(notes: Path, count: int, cards: int) -> dict[str, bytes]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from paperdeck.cli import main
 
-from conftest import Lines, import_apkg
+from conftest import import_apkg, start_watch
 
 NOTE_NAME = "Categorical reparameterization with gumbel-softmax.md"
 SIMPLEX = Path("figures/gumbel-softmax-simplex.png")
@@ -123,15 +122,7 @@ def test_seed_deck_carries_the_figure_into_anki(vault: Path, collection: Any) ->
 
 
 def test_watch_rebuilds_on_save_and_survives_invalid_notes(vault: Path) -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paperdeck", "watch", "notes"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    lines = Lines(proc)
+    proc, lines = start_watch()
     try:
         lines.wait_for("Watching notes")
         deck = Path("cards/notes.apkg")
