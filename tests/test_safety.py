@@ -412,17 +412,6 @@ def test_sync_prune_sees_the_cards_of_a_deleted_note_file(
 # -- sync when writing IDs goes wrong ------------------------------------------------------
 
 
-@pytest.fixture
-def fresh_collection(tmp_path: Path) -> Path:
-    from conftest import opened
-
-    path = tmp_path / "anki" / "collection.anki2"
-    path.parent.mkdir()
-    with opened(path):
-        pass
-    return path
-
-
 def anki_ids(path: Path) -> list[int]:
     from conftest import opened
 
@@ -431,7 +420,7 @@ def anki_ids(path: Path) -> list[int]:
 
 
 def test_a_note_edited_during_sync_gets_no_new_cards_until_the_next_sync(
-    empty_vault: Path, fresh_collection: Path, monkeypatch: pytest.MonkeyPatch
+    empty_vault: Path, col_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import paperdeck.sync
 
@@ -445,22 +434,22 @@ def test_a_note_edited_during_sync_gets_no_new_cards_until_the_next_sync(
         return real_commit(plan)
 
     monkeypatch.setattr(paperdeck.sync, "commit_ids", commit_while_the_user_types)
-    result = cli_ok("sync", str(empty_vault), "--collection", str(fresh_collection))
+    result = cli_ok("sync", str(empty_vault), "--collection", str(col_path))
 
     assert "notes/n.md:3: warning: the note was edited during the sync" in result.output
-    assert anki_ids(fresh_collection) == []  # nothing whose ID is not in the vault
+    assert anki_ids(col_path) == []  # nothing whose ID is not in the vault
     assert note.read_bytes() == ONE_CARD + b"\ntyped during the sync\n"
     assert CardState.load(empty_vault).pending == set()
 
     monkeypatch.undo()
-    again = cli_ok("sync", str(empty_vault), "--collection", str(fresh_collection))
+    again = cli_ok("sync", str(empty_vault), "--collection", str(col_path))
     assert "1 added" in again.output
-    [card_id] = anki_ids(fresh_collection)
+    [card_id] = anki_ids(col_path)
     assert f"<!--ID: {card_id}-->" in note.read_text()
 
 
 def test_sync_adds_nothing_when_it_cannot_record_new_ids_first(
-    empty_vault: Path, fresh_collection: Path, monkeypatch: pytest.MonkeyPatch
+    empty_vault: Path, col_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     note = empty_vault / "n.md"
     note.write_bytes(ONE_CARD)
@@ -469,9 +458,9 @@ def test_sync_adds_nothing_when_it_cannot_record_new_ids_first(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(CardState, "save", unwritable)
-    result = cli("sync", str(empty_vault), "--collection", str(fresh_collection))
+    result = cli("sync", str(empty_vault), "--collection", str(col_path))
 
     assert result.exit_code == 1
     assert "notes/.paperdeck: error: cannot record new IDs; no cards added" in result.output
     assert note.read_bytes() == ONE_CARD
-    assert anki_ids(fresh_collection) == []
+    assert anki_ids(col_path) == []
