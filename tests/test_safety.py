@@ -464,3 +464,17 @@ def test_sync_adds_nothing_when_it_cannot_record_new_ids_first(
     assert "notes/.paperdeck: error: cannot record new IDs; no cards added" in result.output
     assert note.read_bytes() == ONE_CARD
     assert anki_ids(col_path) == []
+
+
+def test_a_pending_id_whose_card_left_the_vault_is_dropped(
+    empty_vault: Path, col_path: Path
+) -> None:
+    (empty_vault / "n.md").write_bytes(ONE_CARD)
+    (empty_vault / ".paperdeck").mkdir()
+    (empty_vault / ".paperdeck" / "state.tsv").write_text("1700000000999\tpending\n")
+
+    cli_ok("sync", str(empty_vault), "--collection", str(col_path))
+
+    state = CardState.load(empty_vault)
+    assert state.pending == set()
+    assert len(anki_ids(col_path)) == 1 and 1700000000999 not in anki_ids(col_path)

@@ -137,6 +137,7 @@ def sync(
             record_synced(run.plan, run.result, state)
             gone = set(state.cards) - in_vault - note_ids(col)
             state.forget(gone | {p.note_id for p in run.result.pruned})
+            state.pending &= in_vault  # a pending ID whose card left the vault is no card
         run.diagnostics += save_state(root, state)
     return run
 
