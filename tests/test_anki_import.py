@@ -40,7 +40,7 @@ def test_seed_deck_imports_into_real_anki(vault: Path, collection: Any) -> None:
     assert first.note_type()["name"] == "paperdeck Q/A"
     assert first["Question"] == "<p>What is the Gumbel-Max trick?</p>"
     assert (
-        r"\[z = \text{one\_hot}\left(\text{argmax}_i [g_i + \log \pi_i])\right)\]"
+        r"\[z = \text{one}\_\text{hot}\left(\text{argmax}_i [g_i + \log \pi_i])\right)\]"
         in (first["Answer"])
     )
     assert r"where \(g_i\)'s are drawn" in first["Answer"]

@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from paperdeck.anki.apkg import AnkiNote, content_digest, keep_unchanged_mods, write_apkg
+from paperdeck.anki.apkg import (
+    AnkiNote,
+    content_digest,
+    keep_unchanged_mods,
+    note_types,
+    settle_type_mods,
+    type_digest,
+    write_apkg,
+)
 from paperdeck.buildcache import BuildCache
 from paperdeck.cards.media import VaultIndex
 from paperdeck.cards.note_render import MediaNames, RenderContext, render_note
@@ -295,9 +303,11 @@ def collect_deck(
     return content
 
 
-def deck_fingerprint(notes: Sequence[AnkiNote], media: Mapping[str, Path]) -> str:
+def deck_fingerprint(
+    notes: Sequence[AnkiNote], media: Mapping[str, Path], type_mods: Mapping[int, int]
+) -> str:
     """A hash of everything that goes into the package."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(repr(sorted(type_mods.items())).encode())
     for note in sorted(notes, key=lambda n: n.guid):
         digest.update(repr(note).encode())
     for name, path in sorted(media.items()):
@@ -316,6 +326,23 @@ def record_built(notes: Sequence[AnkiNote], state: CardState) -> None:
     for note in notes:
         if note.note_id is not None:
             state.record(note.note_id, content_digest(note), note.mod)
+
+
+def settle_types(notes: Sequence[AnkiNote], state: CardState, *, record: bool) -> dict[int, int]:
+    """Each note type's ``mod`` from the vault's card state (recorded there when ``record``).
+
+    A changed note type gets the time of this build, so that Anki takes its new templates
+    and CSS; without recording, that time would differ on every build, so an unrecorded
+    type gets the newest note's time instead.
+    """
+    types = note_types(notes)
+    previous = {model_id: (r.mod, r.digest) for model_id, r in state.types.items()}
+    now = int(time.time()) if record else max((n.mod for n in notes), default=0)
+    mods = settle_type_mods(types, previous, now)
+    if record:
+        for model_id, note_type in types.items():
+            state.record_type(model_id, type_digest(note_type), mods[model_id])
+    return mods
 
 
 def _output_stamp(out: Path) -> str:
@@ -455,12 +482,14 @@ def _build(
     result.content.notes = notes
     if write_ids:
         record_built(notes, state)
-    fingerprint, stamp = deck_fingerprint(notes, result.content.media), _output_stamp(out)
+    type_mods = settle_types(notes, state, record=write_ids)
+    fingerprint = deck_fingerprint(notes, result.content.media, type_mods)
+    stamp = _output_stamp(out)
     if cache is not None and stamp != "" and cache.deck == (fingerprint, stamp):
         result.wrote_deck = result.up_to_date = True
         return result
     with atomic_path(out) as tmp:
-        write_apkg(notes, sorted(result.content.media.items()), tmp)
+        write_apkg(notes, sorted(result.content.media.items()), tmp, type_mods)
     result.wrote_deck = True
     if cache is not None:
         cache.deck = (fingerprint, _output_stamp(out))

@@ -53,8 +53,16 @@ def deck_id(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:6], "big") + (1 << 50)
 
 
-def write_apkg(notes: Sequence[AnkiNote], media: Sequence[tuple[str, Path]], out: Path) -> None:
+def write_apkg(
+    notes: Sequence[AnkiNote],
+    media: Sequence[tuple[str, Path]],
+    out: Path,
+    type_mods: Mapping[int, int] | None = None,
+) -> None:
     """Write the package to ``out`` (the caller makes that path temporary and atomic).
+
+    ``type_mods`` gives a note type's modification time by its id (see
+    :func:`settle_type_mods`); a type without one gets the newest note's ``mod``.
 
     genanki gives the schema, the note types and decks as JSON, and each note's cards; the
     rows are inserted here in one batch, because genanki's per-deck writer re-encodes the
@@ -66,14 +74,19 @@ def write_apkg(notes: Sequence[AnkiNote], media: Sequence[tuple[str, Path]], out
         db_path = Path(tmp) / "collection.anki2"
         conn = sqlite3.connect(db_path)
         try:
-            _write_collection(conn.cursor(), notes, timestamp)
+            _write_collection(conn.cursor(), notes, timestamp, type_mods or {})
             conn.commit()
         finally:
             conn.close()
         _write_zip(out, db_path, media)
 
 
-def _write_collection(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote], timestamp: int) -> None:
+def _write_collection(
+    cursor: sqlite3.Cursor,
+    notes: Sequence[AnkiNote],
+    timestamp: int,
+    type_mods: Mapping[int, int],
+) -> None:
     cursor.executescript(APKG_SCHEMA)
     cursor.executescript(APKG_COL)
     decks = {name: genanki.Deck(deck_id(name), name) for name in sorted({n.deck for n in notes})}
@@ -81,7 +94,12 @@ def _write_collection(cursor: sqlite3.Cursor, notes: Sequence[AnkiNote], timesta
     types = {n.note_type.model_id: n.note_type for n in notes}
     models_json, decks_json = cursor.execute("SELECT models, decks FROM col").fetchone()
     models = json.loads(models_json)
-    models.update({str(i): t.to_json(timestamp, first_deck) for i, t in sorted(types.items())})
+    models.update(
+        {
+            str(i): t.to_json(type_mods.get(i, timestamp), first_deck)
+            for i, t in sorted(types.items())
+        }
+    )
     all_decks = json.loads(decks_json)
     all_decks.update({str(d.deck_id): d.to_json() for d in decks.values()})
     cursor.execute(
@@ -148,6 +166,37 @@ def keep_unchanged_mods(
         else:
             settled.append(replace(note, mod=max(note.mod, before[0] + 1)))
     return settled
+
+
+def note_types(notes: Sequence[AnkiNote]) -> dict[int, NoteType]:
+    """The note types ``notes`` use, by id."""
+    return {n.note_type.model_id: n.note_type for n in notes}
+
+
+def type_digest(note_type: NoteType) -> str:
+    """16 hex digits identifying what a note type shows: fields, templates and CSS."""
+    text = json.dumps(note_type.to_json(0, 0), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def settle_type_mods(
+    types: Mapping[int, NoteType], previous: Mapping[int, tuple[int, str]], now: int
+) -> dict[int, int]:
+    """Each note type's ``mod``: kept while its definition is unchanged, else ``now``.
+
+    Anki's importer replaces a note type's templates and CSS only when the incoming ``mod``
+    is newer than its own, which is the time of the last import, so a note type whose
+    definition changed (or that has no record yet) must carry the build's time; one that
+    did not keeps its old time, so the deck's bytes stay the same from build to build.
+    """
+    mods: dict[int, int] = {}
+    for model_id, note_type in types.items():
+        before = previous.get(model_id)
+        if before is not None and before[1] == type_digest(note_type):
+            mods[model_id] = before[0]
+        else:
+            mods[model_id] = max(now, before[0] + 1) if before is not None else now
+    return mods
 
 
 def _write_zip(out: Path, db_path: Path, media: Sequence[tuple[str, Path]]) -> None:

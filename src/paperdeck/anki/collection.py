@@ -284,6 +284,9 @@ class SyncPlan:
     """Notes of cards marked ``DELETE`` in the vault (Obsidian_to_Anki's syntax)."""
     media: dict[str, Path] = field(default_factory=dict)
     """Media files the cards reference that the collection lacks (or has different)."""
+    restyle: list[NoteType] = field(default_factory=list)
+    """paperdeck's note types whose templates or CSS in the collection are not the built
+    ones (an older paperdeck made them): brought up to date in place."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -356,7 +359,59 @@ def plan_sync(
     if prune:
         plan.prune = _prune_candidates(col, vault, content, known)
     plan.delete = _marked_for_deletion(col, vault)
+    plan.restyle = outdated_note_types(col, [item.note.note_type for item in planned])
     return plan
+
+
+def _looks(model: Mapping[str, object]) -> tuple[object, ...]:
+    templates = model.get("tmpls")
+    shown = [(t["qfmt"], t["afmt"]) for t in templates] if isinstance(templates, list) else []
+    return (model.get("css"), shown)
+
+
+def _schema(model: Mapping[str, object]) -> tuple[object, ...]:
+    fields, templates = model.get("flds"), model.get("tmpls")
+    names = [f["name"] for f in fields] if isinstance(fields, list) else []
+    return (names, [t["name"] for t in templates] if isinstance(templates, list) else [])
+
+
+def outdated_note_types(col: Collection, types: Iterable[NoteType]) -> list[NoteType]:
+    """The note types paperdeck defines whose collection copy shows cards differently.
+
+    Only a type with the same fields and templates (by name, in order) is listed: changing
+    those would force a full sync, and adopting a note type is not paperdeck's to do.
+    """
+    from anki.models import NotetypeId
+
+    outdated: dict[int, NoteType] = {}
+    for note_type in types:
+        if note_type.collection_json is not None or note_type.model_id in outdated:
+            continue
+        model = col.models.get(NotetypeId(note_type.model_id))
+        if model is None:
+            continue
+        built = note_type.to_json(0, 0)
+        if _schema(model) == _schema(built) and _looks(model) != _looks(built):
+            outdated[note_type.model_id] = note_type
+    return [outdated[k] for k in sorted(outdated)]
+
+
+def restyle_note_types(col: Collection, types: Iterable[NoteType]) -> list[str]:
+    """Give each note type in the collection the built templates and CSS; their names."""
+    from anki.models import NotetypeId
+
+    names = []
+    for note_type in types:
+        model = col.models.get(NotetypeId(note_type.model_id))
+        if model is None:
+            continue
+        built = note_type.to_json(0, 0)
+        model["css"] = built["css"]
+        for template, new in zip(model["tmpls"], built["tmpls"], strict=True):
+            template["qfmt"], template["afmt"] = new["qfmt"], new["afmt"]
+        col.models.update_dict(model)
+        names.append(str(model["name"]))
+    return names
 
 
 def plan_update(
@@ -494,6 +549,8 @@ class SyncResult:
     """Names of the media files written to the collection's media folder."""
     note_types: list[str] = field(default_factory=list)
     """Names of paperdeck's note types that had to be added."""
+    restyled: list[str] = field(default_factory=list)
+    """Names of paperdeck's note types whose templates and CSS were brought up to date."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -506,7 +563,7 @@ def apply_sync(
     delete_marked: bool = False,
     adopt: AdoptOptions = DEFAULT_ADOPT,
 ) -> SyncResult:
-    """Carry out ``plan``: media, in-place updates, additions, pruning.
+    """Carry out ``plan``: note types' looks, media, in-place updates, additions, pruning.
 
     Updates change fields, tags and deck only, so review history stays. New cards are
     added crash-safely: ``write_ids`` first writes their IDs into the notes (it is given
@@ -519,6 +576,7 @@ def apply_sync(
     from anki.models import NotetypeId
 
     result = SyncResult()
+    result.restyled = restyle_note_types(col, plan.restyle)
     renamed: dict[str, str] = {}
     for name, path in plan.media.items():
         stored = col.media.write_data(name, path.read_bytes())

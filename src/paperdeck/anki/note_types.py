@@ -72,6 +72,12 @@ def _div(css_class: str, field: str) -> str:
 
 
 _SOURCE_DIV = _div("source", SOURCE)
+_REVERSE_PROMPT = '<div class="prompt">Which question has this answer?</div>'
+"""Shown above a reverse card's front, which is otherwise a bare answer with nothing asked."""
+
+
+def _reverse_front(answer_field: str) -> str:
+    return _REVERSE_PROMPT + _div("question", answer_field)
 
 
 def _back(*answer_fields: str) -> str:
@@ -94,7 +100,7 @@ REVERSED = NoteType(
     FIELDS,
     (
         ("Card 1", _div("question", "Question"), _back("Answer")),
-        ("Card 2", _div("question", "Answer"), _back("Question")),
+        ("Card 2", _reverse_front("Answer"), _back("Question")),
     ),
 )
 CLOZE = NoteType(
@@ -104,8 +110,8 @@ CLOZE = NoteType(
     (
         (
             "Cloze",
-            _div("question", "cloze:Text"),
-            f'{_div("question", "cloze:Text")}<hr id="answer">{_div("answer", "Extra")}'
+            _div("cloze-text", "cloze:Text"),
+            f'{_div("cloze-text", "cloze:Text")}<hr id="answer">{_div("answer", "Extra")}'
             f"{_SOURCE_DIV}",
         ),
     ),
@@ -147,7 +153,7 @@ def custom_note_type(name: str, field_names: tuple[str, ...]) -> NoteType:
         answer, flag = rest[0], next((f for f in rest if f.lower() == "add reverse"), None)
         templates = (("Card 1", _div("question", first), _back(answer)),)
         if flag is not None:
-            reverse_front = f"{{{{#{flag}}}}}{_div('question', answer)}{{{{/{flag}}}}}"
+            reverse_front = f"{{{{#{flag}}}}}{_reverse_front(answer)}{{{{/{flag}}}}}"
             templates += (("Card 2", reverse_front, _back(first)),)
     else:
         templates = (("Card 1", _div("question", first), _back(*rest)),)
@@ -161,7 +167,7 @@ def cloze_note_type(name: str, field_names: tuple[str, ...]) -> NoteType:
     """A cloze type for a card of a named cloze type whose fields differ from paperdeck's."""
     base = custom_note_type(name, field_names)
     first, *rest = [f for f in base.fields if f != SOURCE]
-    front = _div("question", f"cloze:{first}")
+    front = _div("cloze-text", f"cloze:{first}")
     back = f'{front}<hr id="answer">' + "".join(_div("answer", f) for f in rest) + _SOURCE_DIV
     return NoteType(base.model_id, base.name, base.fields, (("Cloze", front, back),), True, name)
 

@@ -27,6 +27,7 @@ from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.dollarmath.index import math_inline_dollar
 
+from paperdeck.cards.tex import escapes_out_of_text
 from paperdeck.notes.cloze import space_double_braces
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".avif")
@@ -182,7 +183,7 @@ def _mark_post_process(state: StateInline) -> None:
 
 
 def _math_source(token: Token, env: EnvType) -> str:
-    math = html.escape(token.content.strip(), quote=False)
+    math = html.escape(escapes_out_of_text(token.content.strip()), quote=False)
     return space_double_braces(math) if env.get("cloze") else math
 
 
@@ -199,6 +200,18 @@ def _math_block(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
     return f"\\[{_math_source(tokens[idx], env)}\\]\n"
+
+
+def _softbreak(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """A line break beside ``$$display math$$`` in a paragraph is dropped: the math is a block
+    of its own, and a ``<br>`` after it would add an empty line below it but not above."""
+    beside = (tokens[idx - 1] if idx else None, tokens[idx + 1] if idx + 1 < len(tokens) else None)
+    if any(t is not None and t.type == "math_inline_double" for t in beside):
+        return "\n"
+    rendered: str = self.softbreak(tokens, idx, options, env)
+    return rendered
 
 
 def _wikilink(
@@ -288,6 +301,7 @@ def make_markdown() -> MarkdownIt:
     md.add_render_rule("math_inline_double", _math("\\[", "\\]"))
     md.add_render_rule("math_block", _math_block)
     md.add_render_rule("math_block_label", _math_block)
+    md.add_render_rule("softbreak", _softbreak)
     md.add_render_rule("wikilink", _wikilink)
     md.add_render_rule("wikilink_embed", _embed)
     md.add_render_rule("image", _image)

@@ -252,6 +252,8 @@ def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
         click.echo(f"prune note {gone.note_id} in {gone.deck}: {_short(gone.first_field)}")
     for gone in plan.delete:
         click.echo(f"delete (marked DELETE) note {gone.note_id}: {_short(gone.first_field)}")
+    for note_type in plan.restyle:
+        click.echo(f"update the templates and styling of note type {note_type.name!r}")
     pruning = f", prune {len(plan.prune)}" if prune else ""
     pruning += f", delete {len(plan.delete)}" if plan.delete else ""
     click.echo(
@@ -280,6 +282,8 @@ def _echo_result(
 ) -> None:
     for name in result.note_types:
         click.echo(f"added note type {name!r}")
+    for name in result.restyled:
+        click.echo(f"updated the templates and styling of note type {name!r}")
     for item, note_id in result.added:
         click.echo(f"{item.where}: added note {note_id} (written into the note as its ID)")
     for update in result.updated:

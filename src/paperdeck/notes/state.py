@@ -16,6 +16,11 @@ error.
 (``pending``), so a sync killed in between adds exactly those cards on its next run, and
 the digest of each card as it last synced it (``synced``), so that it can tell an edit
 made in Anki from a change in the vault.
+
+Note types are kept the same way (``type`` lines, by note type id): Anki updates a note
+type's templates and styling on import only when its incoming time is newer, so a type
+whose definition changed (a new paperdeck's card CSS) is given the build's time, and an
+unchanged one keeps its own.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ _HEADER = (
 _CARD_RE = re.compile(r"^([0-9]{1,19})\tcard\t([0-9a-f]{16})\t([0-9]{1,12})$")
 _PENDING_RE = re.compile(r"^([0-9]{1,19})\tpending$")
 _SYNCED_RE = re.compile(r"^([0-9]{1,19})\tsynced\t([0-9a-f]{16})$")
+_TYPE_RE = re.compile(r"^([0-9]{1,19})\ttype\t([0-9a-f]{16})\t([0-9]{1,12})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -60,6 +66,8 @@ class CardState:
     """The digest of each card as ``sync`` last wrote (or found) it in Anki: a card whose
     digest is still this has not changed in the vault since, so a difference in Anki is an
     edit made there, which ``sync`` keeps."""
+    types: dict[int, CardRecord] = field(default_factory=dict)
+    """What the last build wrote for each note type, by note type id."""
     forgotten: set[int] = field(default_factory=set)
     """IDs dropped on purpose (pruned): not brought back from the file when saving."""
     changed: bool = False
@@ -82,6 +90,13 @@ class CardState:
             self.changed = True
         self.forgotten.discard(card_id)
 
+    def record_type(self, model_id: int, digest: str, mod: int) -> None:
+        """Remember what was built for a note type."""
+        record = CardRecord(mod, digest)
+        if self.types.get(model_id) != record:
+            self.types[model_id] = record
+            self.changed = True
+
     def forget(self, card_ids: Iterable[int]) -> None:
         """Drop cards (and pending IDs) that are gone for good."""
         for card_id in card_ids:
@@ -102,6 +117,9 @@ class CardState:
             if card_id not in merged.cards or merged.cards[card_id] < record:
                 merged.cards[card_id] = record
         merged.cards = {k: v for k, v in merged.cards.items() if k not in self.forgotten}
+        for model_id, record in self.types.items():
+            if model_id not in merged.types or merged.types[model_id] < record:
+                merged.types[model_id] = record
         merged.synced.update(self.synced)
         merged.synced = {k: v for k, v in merged.synced.items() if k not in self.forgotten}
         merged.pending = set(self.pending)  # only this vault's own syncs add or clear these
@@ -130,7 +148,13 @@ def parse_state(text: str) -> CardState:
             continue
         pending = _PENDING_RE.match(line)
         synced = _SYNCED_RE.match(line)
-        if pending is not None:
+        note_type = _TYPE_RE.match(line)
+        if note_type is not None:
+            model_id, record = int(note_type[1]), CardRecord(int(note_type[3]), note_type[2])
+            state.changed |= model_id in state.types
+            if model_id not in state.types or state.types[model_id] < record:
+                state.types[model_id] = record
+        elif pending is not None:
             state.pending.add(int(pending[1]))
         elif synced is not None:
             state.changed |= int(synced[1]) in state.synced
@@ -141,11 +165,15 @@ def parse_state(text: str) -> CardState:
 
 
 def format_state(state: CardState) -> str:
-    """The file's text: a header, then one line per card and per pending ID, sorted."""
+    """The file's text: a header, then one line per card, note type and pending ID, sorted."""
     lines = [
         f"{card_id}\tcard\t{record.digest}\t{record.mod}\n"
         for card_id, record in sorted(state.cards.items())
     ]
     lines += [f"{card_id}\tsynced\t{d}\n" for card_id, d in sorted(state.synced.items())]
+    lines += [
+        f"{model_id}\ttype\t{record.digest}\t{record.mod}\n"
+        for model_id, record in sorted(state.types.items())
+    ]
     lines += [f"{card_id}\tpending\n" for card_id in sorted(state.pending)]
     return _HEADER + "".join(lines)
