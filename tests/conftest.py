@@ -174,6 +174,28 @@ def cli_ok(*args: str) -> Result:
     return result
 
 
+_ROOT_POWERS = "-dac_override,-dac_read_search"
+
+
+def cli_as_a_user(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a child process that file permissions apply to, as they do to a user.
+
+    Root may write any file, so as root the child runs without the two capabilities that
+    let it ignore permissions (``setpriv``, from util-linux); read-only files and folders
+    are then as read-only for it as for anyone.
+    """
+    command = [sys.executable, "-m", "paperdeck", *args]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot drop root's file powers")
+        command = [setpriv, "--bounding-set", _ROOT_POWERS, "--inh-caps", _ROOT_POWERS, "--"]
+        command += [sys.executable, "-m", "paperdeck", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
 @contextlib.contextmanager
 def opened(path: Path) -> Iterator[Any]:
     """A collection opened by Anki's own package, closed after the block."""
