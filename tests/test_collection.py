@@ -313,3 +313,25 @@ def test_loading_the_commands_does_not_import_anki() -> None:
         "sys.exit('anki' in sys.modules or 'paperdeck.anki.collection' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "anki_says", ["database is locked", "collection already open", "SQLITE_BUSY: Busy"]
+)
+def test_anki_saying_the_collection_is_in_use_is_a_locked_error(anki_says: str) -> None:
+    from paperdeck.anki.collection import CollectionLocked, _db_error
+
+    problem = _db_error(Path("c.anki2"), Exception(anki_says))
+    assert isinstance(problem, CollectionLocked)
+    assert str(problem) == (
+        "c.anki2 is locked: Anki has it open. Close Anki (or switch it to another profile) "
+        "and run this again; nothing was changed."
+    )
+
+
+def test_any_other_database_error_names_the_collection_and_anki_s_words() -> None:
+    from paperdeck.anki.collection import CollectionError, CollectionLocked, _db_error
+
+    problem = _db_error(Path("c.anki2"), Exception("file is not a database"))
+    assert type(problem) is CollectionError and not isinstance(problem, CollectionLocked)
+    assert str(problem) == "c.anki2: cannot use this Anki collection: file is not a database"

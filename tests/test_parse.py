@@ -148,3 +148,48 @@ def test_any_text_parses_without_raising(pieces: list[str], highlight: bool) -> 
             # a later field could unbalance: the rendered delimiters pair up.
             assert html.count("\\(") == html.count("\\)")
             assert html.count("\\[") == html.count("\\]")
+
+
+# -- front matter: every key and the forms YAML gives it ------------------------------------
+
+
+def _meta(front_matter: str) -> tuple[Any, list[str]]:
+    note, diagnostics = parse_note(f"---\n{front_matter}---\n\nQ: q\nA: a\n", path="f.md")
+    return note.meta, [str(d) for d in diagnostics]
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "expected"),
+    [
+        ("title: '  Concrete  '\n", {"title": "Concrete"}),
+        ("title: '   '\n", {"title": None}),
+        ("year: 2017\n", {"year": "2017"}),
+        ("url: https://arxiv.org/abs/1611.01144\n", {"link": "https://arxiv.org/abs/1611.01144"}),
+        ("link: a\nurl: b\n", {"link": "a"}),
+        ("deck: Papers::ML\n", {"deck": "Papers::ML"}),
+        ("reverse: true\n", {"reverse": True}),
+        ("reverse: 'yes'\n", {"reverse": False}),
+        ("tag: single\n", {"tags": ("single",)}),
+        ("tags: [a, b]\ntag: c\n", {"tags": ("a", "b")}),
+        ("author: Eric Jang\n", {"authors": ("Eric Jang",)}),
+        ("authors: Eric Jang, Ben Poole\n", {"authors": ("Eric Jang", "Ben Poole")}),
+        ("authors: '#Eric_Jang #Ben_Poole'\n", {"authors": ("Eric_Jang", "Ben_Poole")}),
+        (
+            "authors: [' Eric Jang ', '#Ben_Poole', null, '']\n",
+            {"authors": ("Eric Jang", "Ben_Poole")},
+        ),
+        ("authors: 42\n", {"authors": ("42",)}),
+        ("Title: Upper\nAUTHORS: [X]\n", {"title": "Upper", "authors": ("X",)}),
+    ],
+)
+def test_front_matter_keys(front_matter: str, expected: dict[str, Any]) -> None:
+    meta, diagnostics = _meta(front_matter)
+    assert diagnostics == []
+    for key, value in expected.items():
+        assert getattr(meta, key) == value, key
+
+
+def test_front_matter_tags_of_the_wrong_type_are_an_error_at_line_1() -> None:
+    meta, diagnostics = _meta("tags: 5\n")
+    assert diagnostics == ["f.md:1: error: front matter 'tags' must be a list"]
+    assert meta.tags == ()
