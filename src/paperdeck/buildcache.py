@@ -28,11 +28,12 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def code_version() -> str:
-    """What parse and render results depend on: this package's source and its Markdown parser."""
+    """What parse and render results depend on: this package's source, its Markdown parser,
+    its HTML sanitizer and its code highlighter."""
     digest = hashlib.sha256()
     for path in sorted(_PACKAGE.rglob("*.py")):
         digest.update(path.relative_to(_PACKAGE).as_posix().encode() + path.read_bytes())
-    for dist in ("markdown-it-py", "mdit-py-plugins", "genanki"):
+    for dist in ("markdown-it-py", "mdit-py-plugins", "genanki", "nh3", "Pygments"):
         digest.update(version(dist).encode())
     return digest.hexdigest()
 

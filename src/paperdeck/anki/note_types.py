@@ -28,8 +28,12 @@ CLOZE_FIELDS = ("Text", "Extra", SOURCE)
 
 
 def card_css() -> str:
-    """The note types' CSS: readable in Anki's light and night modes."""
-    return files("paperdeck.cards").joinpath("card.css").read_text(encoding="utf-8")
+    """The note types' CSS: readable in Anki's light and night modes; code highlighting's
+    colours (``highlight.css``) after the card's own."""
+    folder = files("paperdeck.cards")
+    return "\n".join(
+        folder.joinpath(name).read_text(encoding="utf-8") for name in ("card.css", "highlight.css")
+    )
 
 
 @dataclass(frozen=True)

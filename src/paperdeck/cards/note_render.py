@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from paperdeck.anki.apkg import AnkiNote, guid_for
 from paperdeck.anki.note_types import (
@@ -37,6 +37,7 @@ from paperdeck.cards.media import (
     media_name,
 )
 from paperdeck.cards.render import render_field
+from paperdeck.cards.sanitize import sanitize
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, warning
 from paperdeck.fileio import NotRegularFile, check_regular, read_regular_file
@@ -151,10 +152,14 @@ def _nearest(by_folder: Mapping[str, T], rel: PurePosixPath) -> list[T]:
 
 
 def source_html(note: Note, rel: PurePosixPath, vault_name: str) -> str:
-    """The Source field: title (linked to the paper), authors, year, and a link to the note."""
+    """The Source field: title (linked to the paper), authors, year, and a link to the note.
+
+    The title is a link only for a web address: anything else would be removed by the
+    sanitizer anyway, leaving a link-coloured title that cannot be clicked."""
     meta = note.meta
     title = html.escape(meta.title or rel.stem)
-    parts = [f'<a href="{html.escape(meta.link)}">{title}</a>' if meta.link else title]
+    web_link = meta.link and urlsplit(meta.link.strip()).scheme.lower() in {"http", "https"}
+    parts = [f'<a href="{html.escape(meta.link or "")}">{title}</a>' if web_link else title]
     if meta.authors:
         parts.append(html.escape(", ".join(a.replace("_", " ") for a in meta.authors)))
     if meta.year:
@@ -198,7 +203,10 @@ def card_guid(card: Card, rel: PurePosixPath) -> str:
 
 
 def render_note(source: SourceNote, context: RenderContext) -> RenderedNote:
-    """Render every card of a note; missing media are warnings, media from outside errors."""
+    """Render every card of a note; missing media are warnings, media from outside errors.
+
+    Every field is sanitized here, once assembled (Source line and heading context
+    included): the one place all of a card's HTML passes."""
     note, rel = source.note, source.rel
     deck = deck_name(note, rel, context.config)
     tags = note_tags(note, rel, context.config)
@@ -218,7 +226,7 @@ def render_note(source: SourceNote, context: RenderContext) -> RenderedNote:
                 guid=card_guid(card, rel),
                 note_id=card.card_id,
                 deck=deck,
-                fields=rendering.card_fields(card, note_type, source_field),
+                fields=tuple(map(sanitize, rendering.card_fields(card, note_type, source_field))),
                 tags=unique([*tags, *(anki_tag(t) for t in card.tags)]),
                 mod=0,
                 note_type=note_type,

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import unescapeAll
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
 from markdown_it.rules_inline.state_inline import Delimiter
@@ -27,6 +28,7 @@ from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.dollarmath.index import math_inline_dollar
 
+from paperdeck.cards.highlight import highlighted_block
 from paperdeck.cards.tex import escapes_out_of_text
 from paperdeck.notes.cloze import space_double_braces
 
@@ -281,9 +283,18 @@ def _image(
 def _fence(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
-    """Figure specs are instructions to paperdeck, never card content."""
-    if tokens[idx].info.strip().split()[:1] == ["paperdeck-figure"]:
+    """Figure specs are instructions to paperdeck, never card content. Code in a language
+    Pygments knows is highlighted, except code holding ``{{`` or ``}}`` in a cloze note:
+    Anki must find a cloze's braces in one piece, not split among highlighted tokens."""
+    token = tokens[idx]
+    if token.info.strip().split()[:1] == ["paperdeck-figure"]:
         return ""
+    language = unescapeAll(token.info).split(maxsplit=1)[:1]
+    braces = "{{" in token.content or "}}" in token.content
+    if language and not (env.get("cloze") and braces):
+        block = highlighted_block(token.content, language[0])
+        if block is not None:
+            return block
     rendered: str = self.fence(tokens, idx, options, env)
     return rendered
 
