@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import paperdeck.build
+from paperdeck.anki.note_types import BASIC_MODEL_ID
 from paperdeck.buildcache import CACHE_DIR, BuildCache
 from paperdeck.fileio import replace_if_unchanged
 from paperdeck.notes.state import CardState, format_state, parse_state
@@ -244,9 +245,10 @@ def test_a_fresh_copy_built_elsewhere_imports_as_unchanged(
 def test_state_records_every_card_sorted_one_line_each(vault: Path) -> None:
     cli_ok("build", str(vault))
     text = (vault / ".paperdeck" / "state.tsv").read_text(encoding="utf-8")
-    records = [line for line in text.splitlines() if not line.startswith("#")]
-    ids = [int(line.split("\t")[0]) for line in records]
+    records = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
+    ids = [int(fields[0]) for fields in records if fields[1] == "card"]
     assert ids == sorted(ids) and len(ids) == 5
+    assert [(int(f[0]), f[1]) for f in records if f[1] != "card"] == [(BASIC_MODEL_ID, "type")]
     assert (vault / ".paperdeck" / ".gitignore").read_text() == "lock\n*.tmp\n"
 
 
