@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +24,11 @@ from paperdeck.anki import note_types
 from paperdeck.anki.note_types import BASIC_MODEL_ID, CLOZE_MODEL_ID, REVERSED_MODEL_ID
 from paperdeck.cards.render import render_field
 from paperdeck.cards.tex import TEXT_COMMANDS, escapes_out_of_text
+from paperdeck.figures.display import CSS_WIDTH_KEY, MIN_TEXT_KEY
 from paperdeck.notes.state import CardState, format_state, parse_state
 
 from conftest import cli_ok as ok
-from conftest import opened
+from conftest import import_apkg, opened
 
 # -- \text{} escapes --------------------------------------------------------------------------
 
@@ -199,3 +202,45 @@ def test_note_type_records_round_trip_and_merge() -> None:
     merged = parse_state(text + f"{BASIC_MODEL_ID}\ttype\tfedcba9876543210\t1700000500\n")
     assert merged.types[BASIC_MODEL_ID].digest == "fedcba9876543210"  # the newer one wins
     assert merged.changed
+
+
+# -- generated figures are shown at the width they were drawn for -----------------------------
+
+
+def _png(path: Path, width: int, height: int, texts: dict[str, str]) -> None:
+    """A real (tiny-content) PNG with ``tEXt`` chunks, as paperdeck's figures carry."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\0" + b"\xff" * (3 * width) for _ in range(height))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + b"".join(chunk(b"tEXt", f"{k}\0{v}".encode("latin-1")) for k, v in texts.items())
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_figure_is_shown_at_its_drawn_width_unless_the_note_asks(
+    empty_vault: Path, collection: Any
+) -> None:
+    _png(empty_vault / "fig.png", 1200, 800, {CSS_WIDTH_KEY: "600", MIN_TEXT_KEY: "24"})
+    _png(empty_vault / "photo.png", 1200, 800, {})
+    (empty_vault / "n.md").write_text(
+        "Q: Drawn?\nA: ![[fig.png]] ![[fig.png|300]] ![f](fig.png) ![[photo.png]]\n"
+        "<!--ID: 1700000000001-->\n",
+        encoding="utf-8",
+    )
+    ok("build", str(empty_vault))
+    import_apkg(collection, Path("cards") / f"{empty_vault.name}.apkg")
+    answer = collection.get_note(1700000000001)["Answer"]
+    images = re.sub(r"(fig|photo)-[0-9a-f]{10}\.png", r"\1.png", answer)  # content-named
+    assert re.findall(r"<img [^>]*>", images) == [
+        '<img src="fig.png" alt="fig.png" width="600">',
+        '<img src="fig.png" alt="fig.png" width="300">',
+        '<img src="fig.png" alt="f" width="600">',
+        '<img src="photo.png" alt="photo.png">',
+    ]

@@ -40,6 +40,7 @@ from paperdeck.cards.render import render_field
 from paperdeck.cards.sanitize import sanitize
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, warning
+from paperdeck.figures.display import read_figure_display
 from paperdeck.fileio import NotRegularFile, check_regular, read_regular_file
 from paperdeck.notes.cloze import highlights_to_clozes
 from paperdeck.notes.fields import FIRST_FIELD
@@ -276,6 +277,7 @@ class _Rendering:
     def field(self, markdown: str, first_line: int, cloze: bool) -> str:
         """One field as HTML: its embeds resolved (problems reported at their lines)."""
         names: dict[str, str | None] = {}
+        widths: dict[str, int] = {}
         shown, context, out = self.source.note.path, self.context, self.out
         for embed in find_embeds(markdown):
             line = first_line + embed.line_offset
@@ -301,7 +303,11 @@ class _Rendering:
                 path_text, _, name = state.rpartition(" -> ")
                 out.media[name] = Path(path_text)
                 names[embed.target] = name
-        return render_field(markdown, names, cloze=cloze, link=self.linker)
+                if name.lower().endswith(".png") and (
+                    shown_as := read_figure_display(Path(path_text))
+                ):
+                    widths[name] = shown_as.css_width
+        return render_field(markdown, names, cloze=cloze, link=self.linker, widths=widths)
 
 
 def cached_still_valid(

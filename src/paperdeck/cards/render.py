@@ -238,6 +238,15 @@ def _img(src: str, alt: str, size: str | None) -> str:
     return f"<img {attrs}>"
 
 
+def _size(asked: str | None, name: str, env: EnvType) -> str | None:
+    """The size the note asks for, or else the width a generated figure is drawn for (so a
+    desktop shows it no larger than its text was made for; a phone shrinks it to fit)."""
+    if asked and _SIZE_RE.match(asked):
+        return asked
+    widths: Mapping[str, int] = env.get("widths", {})
+    return str(widths[name]) if name in widths else asked
+
+
 def _missing(target: str, kind: MediaKind) -> str:
     return f'<span class="missing-media">[missing {kind}: {html.escape(target)}]</span>'
 
@@ -258,7 +267,7 @@ def _embed(
     name = media.get(target)
     if not name:
         return _missing(target, kind)
-    return _img(name, target, label) if kind == "image" else _sound(name)
+    return _img(name, target, _size(label, name, env)) if kind == "image" else _sound(name)
 
 
 def _image(
@@ -277,7 +286,7 @@ def _image(
     if sound:
         return _sound(name)
     size = alt.rpartition("|")[2] if "|" in alt else None
-    return _img(name, alt.partition("|")[0], size)
+    return _img(name, alt.partition("|")[0], _size(size, name, env))
 
 
 def _fence(
@@ -341,14 +350,17 @@ def render_field(
     *,
     cloze: bool = False,
     link: Callable[[str], str | None] | None = None,
+    widths: Mapping[str, int] | None = None,
 ) -> str:
     """Render one card field; ``media`` maps each embed target to its media name (None: missing).
 
     In a cloze note, ``}}`` inside math is spaced out so that it cannot close a cloze.
     ``link`` maps the note a ``[[wikilink]]`` names (``""`` for the note itself) to a URL;
     without it, or where it gives ``None`` (no such note), the link shows as plain text.
+    ``widths`` gives the CSS width of an image by media name, used where the note asks for
+    none (a generated figure's own width).
     """
     source = without_comments(markdown)
-    env = {"media": dict(media or {}), "cloze": cloze, "link": link}
+    env = {"media": dict(media or {}), "cloze": cloze, "link": link, "widths": widths or {}}
     rendered: str = _MD.render(source, env)
     return rendered.strip()

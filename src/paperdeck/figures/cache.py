@@ -21,7 +21,7 @@ from paperdeck.fileio import atomic_write_bytes
 
 MANIFEST = ".paperdeck-figures.json"
 # The modules whose source decides what a figure looks like.
-_CODE_MODULES = ("paperdeck.figures.draw", "paperdeck.gumbel")
+_CODE_MODULES = ("paperdeck.figures.draw", "paperdeck.figures.display", "paperdeck.gumbel")
 
 Progress = Callable[[str, int, int, str], None]
 """Called as ``progress(stage, done, total, item)`` as long work goes on; ``item`` is empty
