@@ -99,8 +99,8 @@ def test_plain_ids_and_deleted_cards(empty_vault: Path, collection: Any) -> None
 
 def test_frozen_fields(empty_vault: Path, collection: Any) -> None:
     notes = built_into_anki("frozen", empty_vault, collection)
-    assert find(notes, "India")["Answer"] == "<p>New Delhi<br/>(capital city)</p>"
-    assert find(notes, "France")["Answer"] == "<p>Paris<br/>(capital city)</p>"
+    assert find(notes, "India")["Answer"] == "<p>New Delhi<br />(capital city)</p>"
+    assert find(notes, "France")["Answer"] == "<p>Paris<br />(capital city)</p>"
     japan = find(notes, "capital?")
     assert collection.models.get(japan.mid)["name"] == "Question with context"
     assert japan["Context"] == "<p>Country: Japan.Asked in geography class.</p>"

@@ -11,6 +11,7 @@ import click
 from paperdeck import __version__
 from paperdeck.cli.build import build, check, figures, watch
 from paperdeck.cli.collection import import_command, sync_command
+from paperdeck.cli.preview import preview
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,5 +25,5 @@ def main() -> None:
     """
 
 
-for command in (build, check, figures, watch, import_command, sync_command):
+for command in (build, check, figures, watch, import_command, sync_command, preview):
     main.add_command(command)
