@@ -11,6 +11,7 @@ import errno
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from click.testing import CliRunner, Result
 
 from paperdeck.cli import main
 from paperdeck.notes.parse import parse_note
-from paperdeck.notes.vault import scan_vault
+
+from conftest import cli_as_a_user
 
 TIMEOUT = 60
 """Seconds a child process may run: generous, since what this guards against never ends."""
@@ -178,34 +180,23 @@ def test_fifo_image_is_a_warning_not_a_hang(notes: Path) -> None:
 
 
 @pytest.fixture
-def locked(notes: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``notes/locked/`` that cannot be listed (simulated for root, who may list anything)."""
+def locked(notes: Path) -> Iterator[Path]:
+    """``notes/locked/`` that cannot be listed (for root too: see ``cli_as_a_user``)."""
     (notes / "n.md").write_text("Q: a\nA: b\n")
     folder = notes / "locked"
     folder.mkdir()
     (folder / "m.md").write_text("Q: c\nA: d\n")
-    real_scandir = os.scandir
-
-    def scandir(path: str = ".") -> object:
-        if os.path.abspath(path) == str(folder):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    return folder
-
-
-def test_scan_vault_reports_an_unreadable_folder(locked: Path) -> None:
-    files, problems = scan_vault(locked.parent, ())
-    assert [f.as_posix() for f in files] == ["n.md"]
-    why = os.strerror(errno.EACCES)
-    assert [str(p) for p in problems] == [f"notes/locked: error: cannot read folder: {why}"]
+    folder.chmod(0)
+    yield folder
+    folder.chmod(0o755)
 
 
 @pytest.mark.parametrize("command", ["check", "build"])
 def test_unreadable_folder_fails_the_command(locked: Path, command: str) -> None:
-    result = run(command, str(locked.parent))
-    assert_clean(result.exit_code, result.output, 1, "notes/locked: error: cannot read folder")
+    result = cli_as_a_user(command, str(locked.parent))
+    why = os.strerror(errno.EACCES)
+    output = result.stdout + result.stderr
+    assert_clean(result.returncode, output, 1, f"notes/locked: error: cannot read folder: {why}")
 
 
 # --- 6: only ASCII digits make a card ID -------------------------------------------------------
@@ -229,22 +220,7 @@ def test_non_ascii_digits_make_no_cloze() -> None:
 # --- 7: a configuration file that cannot be read --------------------------------------------------
 
 
-def _unreadable(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path.write_text('deck_prefix = "X"\n')
-    path.chmod(0)
-    if os.geteuid() == 0:  # root may read anything: make the open fail as for a user
-        real_open = os.open
-
-        def fake_open(file: object, flags: int, *args: object, **kwargs: object) -> int:
-            if isinstance(file, str | os.PathLike) and os.path.abspath(file) == str(path):
-                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
-            return real_open(file, flags, *args, **kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(os, "open", fake_open)
-
-
 CONFIGS = {
-    "unreadable": (_unreadable, "cannot read configuration: " + os.strerror(errno.EACCES)),
     "folder": (lambda p, _: p.mkdir(), "cannot read configuration: not a regular file (a folder)"),
     "not UTF-8": (
         lambda p, _: p.write_bytes(b'deck_prefix = "\xff"\n'),
@@ -269,6 +245,19 @@ def test_bad_configuration_file_is_a_clean_error(
     finally:
         os.chmod(config, 0o755)
     assert_clean(result.exit_code, result.output, 1, f"Error: notes/paperdeck.toml: {message}")
+
+
+def test_unreadable_configuration_file_is_a_clean_error(notes: Path) -> None:
+    (notes / "n.md").write_text("Q: a\nA: b\n")
+    config = notes / "paperdeck.toml"
+    config.write_text('deck_prefix = "X"\n')
+    config.chmod(0)
+    result = cli_as_a_user("check", "notes")
+    why = os.strerror(errno.EACCES)
+    output = result.stdout + result.stderr
+    assert_clean(
+        result.returncode, output, 1, f"notes/paperdeck.toml: cannot read configuration: {why}"
+    )
 
 
 # --- 8: an unclosed code fence in a card: check and build agree ---------------------------------
