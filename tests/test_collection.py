@@ -6,6 +6,7 @@ commands run through ``paperdeck.cli.main`` as a user would run them.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -335,3 +336,28 @@ def test_any_other_database_error_names_the_collection_and_anki_s_words() -> Non
     problem = _db_error(Path("c.anki2"), Exception("file is not a database"))
     assert type(problem) is CollectionError and not isinstance(problem, CollectionLocked)
     assert str(problem) == "c.anki2: cannot use this Anki collection: file is not a database"
+
+
+def test_sync_keeps_a_different_file_of_the_same_name_and_links_the_card_to_its_own(
+    empty_vault: Path, col_path: Path
+) -> None:
+    from paperdeck.cards.media import media_name
+
+    plot = b"\x89PNG\r\n\x1a\n the vault's plot"
+    (empty_vault / "plot.png").write_bytes(plot)
+    (empty_vault / "n.md").write_text("Q: Which plot?\nA: ![[plot.png]]\n", encoding="utf-8")
+    # The collection already holds another file under the very name the card's image gets.
+    theirs = media_name(Path("plot.png"), plot)
+    with opened(col_path) as col:
+        assert col.media.write_data(theirs, b"another file") == theirs
+
+    ok("sync", str(empty_vault), "--collection", str(col_path))
+
+    with opened(col_path) as col:
+        (note_id,) = col.find_notes("")
+        answer = col.get_note(note_id)["Answer"]
+        names = re.findall(r'src="([^"]+)"', answer)
+        assert len(names) == 1
+        stored = Path(col.media.dir()) / names[0]
+        assert names[0] != theirs and stored.read_bytes() == plot
+        assert (Path(col.media.dir()) / theirs).read_bytes() == b"another file"

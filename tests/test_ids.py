@@ -99,3 +99,16 @@ def test_new_ids_are_13_digits_unique_and_skip_taken() -> None:
     got = [next(ids) for _ in range(3)]
     assert got == [1_700_000_000_001, 1_700_000_000_003, 1_700_000_000_004]
     assert all(len(str(i)) == 13 for i in got)
+
+
+def test_an_inline_note_on_a_first_line_with_a_bom_takes_its_id_before_endi() -> None:
+    text = "\ufeffSTARTI [Basic] Front? Back: x ENDI\nmore\n"
+    assert insert_ids(text, {1: [1700000000001]}) == (
+        "\ufeffSTARTI [Basic] Front? Back: x <!--ID: 1700000000001--> ENDI\nmore\n"
+    )
+
+
+def test_only_the_line_ending_is_split_off_a_line_that_ends_in_any_letter() -> None:
+    for last in "XxA\\":
+        text = f"Q: a\nA: b{last}\n"
+        assert insert_ids(text, {2: 1700000000001}) == text + "<!--ID: 1700000000001-->\n"

@@ -193,3 +193,14 @@ def test_front_matter_tags_of_the_wrong_type_are_an_error_at_line_1() -> None:
     meta, diagnostics = _meta("tags: 5\n")
     assert diagnostics == ["f.md:1: error: front matter 'tags' must be a list"]
     assert meta.tags == ()
+
+
+def test_an_a_marker_after_a_blank_line_ends_a_card_that_has_no_id() -> None:
+    note, diagnostics = parse_note(
+        "Q: q1\nA: a1\n\nA: stray\n<!--ID: 1700000000001-->\n", path="n.md"
+    )
+    assert [(c.answer, c.card_id) for c in note.cards] == [("a1", None)]
+    assert [str(d) for d in diagnostics] == [
+        "n.md:4: error: 'A:' with no 'Q:' above it",
+        "n.md:5: error: ID comment with no card above it",
+    ]

@@ -480,3 +480,21 @@ def test_a_pending_id_whose_card_left_the_vault_is_dropped(
     state = CardState.load(empty_vault)
     assert state.pending == set()
     assert len(anki_ids(col_path)) == 1 and 1700000000999 not in anki_ids(col_path)
+
+
+def test_state_reads_pending_ids_and_marks_a_file_with_a_card_twice_for_tidying() -> None:
+    state = parse_state(
+        "1700000000001\tcard\taaaaaaaaaaaaaaaa\t100\n"
+        "1700000000001\tcard\tbbbbbbbbbbbbbbbb\t200\n"
+        "1700000000002\tcard\tcccccccccccccccc\t100\n"
+        "1700000000003\tpending\n"
+    )
+    assert state.pending == {1700000000003}
+    assert state.changed  # the duplicate, though the line after it is fine
+    assert state.cards[1700000000001].mod == 200
+
+
+def test_forgetting_keeps_the_state_changed_whatever_the_last_id() -> None:
+    state = parse_state("1700000000001\tcard\taaaaaaaaaaaaaaaa\t100\n")
+    state.forget([1700000000001, 1700000000999])
+    assert state.changed and not state.cards
