@@ -204,3 +204,12 @@ def test_an_a_marker_after_a_blank_line_ends_a_card_that_has_no_id() -> None:
         "n.md:4: error: 'A:' with no 'Q:' above it",
         "n.md:5: error: ID comment with no card above it",
     ]
+
+
+def test_header_authors_without_hashes_are_split_on_commas_semicolons_and_and() -> None:
+    note, diagnostics = parse_note(
+        "Authors: Eric  Jang, Ben Poole and Shixiang Gu; Chris J. Maddison\n\nQ: q\nA: a\n",
+        path="n.md",
+    )
+    assert diagnostics == []
+    assert note.meta.authors == ("Eric_Jang", "Ben_Poole", "Shixiang_Gu", "Chris_J._Maddison")
