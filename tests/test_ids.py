@@ -112,3 +112,14 @@ def test_only_the_line_ending_is_split_off_a_line_that_ends_in_any_letter() -> N
     for last in "XxA\\":
         text = f"Q: a\nA: b{last}\n"
         assert insert_ids(text, {2: 1700000000001}) == text + "<!--ID: 1700000000001-->\n"
+
+
+def test_a_card_s_guid_and_deck_id_are_the_ones_already_in_users_collections() -> None:
+    """Anki recognises a note by its guid and a deck by its id: these values are in
+    collections since paperdeck's first release, and changing how they are made would
+    duplicate every card and deck on the next import."""
+    from paperdeck.anki.apkg import deck_id, guid_for
+
+    assert guid_for(1683650871138) == "uO*=7`yt,+"
+    papers = "Papers::Categorical reparameterization with gumbel-softmax"
+    assert deck_id(papers) == 1293207941383271

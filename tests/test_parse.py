@@ -213,3 +213,12 @@ def test_header_authors_without_hashes_are_split_on_commas_semicolons_and_and() 
     )
     assert diagnostics == []
     assert note.meta.authors == ("Eric_Jang", "Ben_Poole", "Shixiang_Gu", "Chris_J._Maddison")
+
+
+def test_front_matter_errors_name_their_line() -> None:
+    _, broken = parse_note("---\ntitle: a\nbad: [unclosed\n---\nQ: q\nA: a\n", path="n.md")
+    assert [str(d) for d in broken] == [
+        "n.md:3: error: invalid front matter: expected ',' or ']', but got '<stream end>'"
+    ]
+    _, listed = parse_note("---\n- a list\n---\nQ: q\nA: a\n", path="n.md")
+    assert [str(d) for d in listed] == ["n.md:1: error: front matter must be a mapping of keys"]
