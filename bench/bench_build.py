@@ -10,6 +10,8 @@ Run: ``.venv/bin/python bench/bench_build.py [--repeat 5]``
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -28,6 +30,23 @@ def seconds(cmd: list[str], cwd: Path) -> float:
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
     return elapsed
+
+
+def machine() -> str:
+    """CPU, cores, Python and load, so that tables from two runs can be compared."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            names = (line.split(":", 1)[1].strip() for line in info if "model name" in line)
+            cpu = next(names, cpu)
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores ({usable} usable), Python "
+        f"{platform.python_version()}, load average {load}"
+    )
 
 
 def main() -> None:
@@ -56,6 +75,7 @@ def main() -> None:
         torch = [seconds([python, "-c", "import torch"], work) for _ in range(args.repeat)]
         bare = [seconds([python, "-c", "pass"], work) for _ in range(args.repeat)]
 
+    print(f"machine: {machine()}; median of {args.repeat} runs (cold: {len(cold)})\n")
     rows = [
         ("cold build (renders 2 figures)", statistics.median(cold)),
         ("build with figures cached, no parse cache", figures_cached),
@@ -64,10 +84,11 @@ def main() -> None:
         ('python -c "import torch"', statistics.median(torch)),
         ('python -c "pass"', statistics.median(bare)),
     ]
-    print("| run | median seconds |")
-    print("|---|---:|")
+    torch_s = statistics.median(torch)
+    print("| run | median seconds | / import torch |")
+    print("|---|---:|---:|")
     for name, value in rows:
-        print(f"| {name} | {value:.3f} |")
+        print(f"| {name} | {value:.3f} | {value / torch_s:.2f} |")
     ratio = statistics.median(noop) / statistics.median(torch)
     print(f"\nno-op build / import torch = {ratio:.2f} (target < 0.5)")
 

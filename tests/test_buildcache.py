@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import paperdeck.build
 import paperdeck.buildcache
 import paperdeck.cards.note_render
 import paperdeck.notes.vault
@@ -39,7 +38,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
         return real_render(source, context)
 
     monkeypatch.setattr(paperdeck.notes.vault, "parse_note", parse)
-    monkeypatch.setattr(paperdeck.build, "render_note", render)
+    monkeypatch.setattr(paperdeck.cards.note_render, "render_note", render)
     return calls
 
 
@@ -94,7 +93,7 @@ def test_settings_change_renders_everything(vault: Path, counted: dict[str, list
 def test_a_corrupt_cache_means_a_full_build(vault: Path) -> None:
     make_notes(vault)
     run("build", str(vault))
-    for cached in Path(".paperdeck-cache").glob("*.pickle"):
+    for cached in Path(".paperdeck-cache").glob("*.sqlite"):
         cached.write_bytes(b"not a pickle")
     result = run("build", str(vault))
     assert "Wrote cards/notes.apkg: 7 cards" in result.output

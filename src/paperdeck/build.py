@@ -4,130 +4,76 @@ Each step takes data and returns data plus diagnostics. Nothing is written until
 step has succeeded; then :func:`commit_ids` writes new IDs into the notes (each only if
 unchanged since it was read) and the deck replaces the old one atomically, all under the
 vault's lock.
+
+A build costs what changed: notes are read through a cache (:mod:`paperdeck.vaultread`),
+a note whose parse, settings and embeds are unchanged is not rendered again, notes are
+parsed and rendered on every core (:mod:`paperdeck.buildwork`), and when nothing the last
+build depended on changed (:mod:`paperdeck.uptodate`) the build is over once file stamps
+are compared, with no parse or rendering loaded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from paperdeck.anki.apkg import (
-    AnkiNote,
-    content_digest,
-    keep_unchanged_mods,
-    note_types,
-    settle_type_mods,
-    type_digest,
-    write_apkg,
+from paperdeck.buildcache import BuildCache, Known, LastBuild, dumps, loads
+from paperdeck.buildwork import (
+    RenderJob,
+    available_cores,
+    run_renders,
+    summarize,
+    unpickled_rendering,
 )
-from paperdeck.buildcache import BuildCache
-from paperdeck.cards.media import VaultIndex
-from paperdeck.cards.note_render import MediaNames, RenderContext, render_note
+from paperdeck.cards.media import Embed, MediaNames, OutsideVault, VaultIndex
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
-from paperdeck.figures.cache import MANIFEST, Progress
-from paperdeck.figures.cache import render as render_figures
-from paperdeck.figures.spec import FigureSpec, duplicate_name_errors, read_figure_specs
 from paperdeck.fileio import (
     atomic_path,
     check_output_path,
-    remove_if_stale_temp,
     remove_stale_temps,
     replace_if_unchanged,
 )
-from paperdeck.notes.ids import assign_ids, insert_ids_checked, new_ids
-from paperdeck.notes.lock import STATE_DIR, vault_lock
+from paperdeck.notes.lock import STATE_DIR, state_dir, vault_lock
 from paperdeck.notes.model import Note
-from paperdeck.notes.parse import card_ids
-from paperdeck.notes.state import CardState
+from paperdeck.notes.state import STATE_NAME, CardState
 from paperdeck.notes.vault import (
-    NOTE_SUFFIX,
     Parser,
     SourceNote,
     display_path,
+    file_stamp,
     hard_link_warning,
-    load_note,
     parser,
-    scan_vault,
+)
+from paperdeck.uptodate import file_check, inputs_digest, same_file, still_holds
+from paperdeck.vaultread import (
+    PROGRESS_EVERY,
+    Deferred,
+    Scan,
+    Vault,
+    all_card_ids,
+    figure_paths,
+    look,
+    read_changed,
+    read_vault,
+    scan_notes,
+    summary_of,
+    vouch_by_content,
 )
 
-_PROGRESS_EVERY = 100
-"""Notes between progress updates (a vault smaller than this shows none)."""
+if TYPE_CHECKING:
+    from paperdeck.anki.apkg import AnkiNote
+    from paperdeck.cards.note_render import RenderContext, RenderedNote
+    from paperdeck.figures.cache import Progress
+    from paperdeck.figures.spec import FigureSpec
 
-
-@dataclass
-class Vault:
-    """Every note of a vault, parsed, with what was wrong with them."""
-
-    root: Path
-    files: list[PurePosixPath]
-    sources: list[SourceNote]
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    figures: list[FigureSpec] = field(default_factory=list)
-    """Figure specs from every note, checked."""
-
-    @property
-    def cards(self) -> int:
-        return sum(len(s.note.cards) for s in self.sources)
-
-
-def read_vault(
-    root: Path,
-    config: Config,
-    cache: BuildCache | None = None,
-    progress: Progress | None = None,
-    *,
-    remove_temps: bool = False,
-) -> Vault:
-    """Parse every ``.md`` note under ``root`` (minus ignored ones) and check IDs are unique.
-
-    With ``remove_temps`` (only under the vault's lock), temporary files that a killed run
-    left in the vault are deleted.
-    """
-    ignore = (*config.ignore, *config.extra_ignore)
-    files, scanned = scan_vault(root, ignore)
-    if remove_temps:
-        files = [rel for rel in files if not remove_if_stale_temp(root / rel)]
-    vault = Vault(root, files, [], scanned)
-    options = config.parse_options()
-    parse = cache.parser(options) if cache else parser(options)
-    notes = [rel for rel in files if rel.suffix.lower() == NOTE_SUFFIX]
-    for done, rel in enumerate(notes):
-        if progress is not None and done % _PROGRESS_EVERY == 0:
-            progress("Reading notes", done, len(notes), rel.as_posix())
-        source, diagnostics = load_note(root, rel, parse=parse)
-        vault.diagnostics.extend(diagnostics)
-        if source is not None:
-            vault.sources.append(source)
-            specs, problems = read_figure_specs(source.note)
-            vault.figures.extend(specs)
-            vault.diagnostics.extend(problems)
-    if progress is not None and len(notes) >= _PROGRESS_EVERY:
-        progress("Reading notes", len(notes), len(notes), "")
-    vault.diagnostics.extend(duplicate_id_errors([s.note for s in vault.sources]))
-    vault.diagnostics.extend(duplicate_name_errors(vault.figures))
-    return vault
-
-
-def figure_paths(vault: Vault, figures_dir: Path) -> dict[str, Path]:
-    """Where each figure the vault defines lives (or will, once rendered), by embed name."""
-    return {spec.name: figures_dir / spec.name for spec in vault.figures}
-
-
-def duplicate_id_errors(notes: Sequence[Note]) -> list[Diagnostic]:
-    """Two cards with one ID would be one Anki note: an error at each place, naming the other."""
-    found: list[Diagnostic] = []
-    for card_id, places in card_ids(notes).items():
-        if len(places) < 2:
-            continue
-        for path, line in places:
-            others = ", ".join(f"{p}:{n}" for p, n in places if (p, n) != (path, line))
-            found.append(error(path, line, f"duplicate card ID {card_id} (also at {others})"))
-    return found
+__all__ = ["Vault", "figure_paths", "read_vault"]
 
 
 @dataclass(frozen=True)
@@ -164,14 +110,17 @@ def plan_ids(
     without an ID is reported and keeps none. ``taken`` are IDs to avoid besides the
     vault's own (a collection's note ids).
     """
-    fresh = new_ids({*card_ids([s.note for s in vault.sources]), *taken}, now_ms=now_ms)
+    from paperdeck.notes.ids import assign_ids, insert_ids_checked, new_ids
+
+    fresh = new_ids({*all_card_ids(vault), *taken}, now_ms=now_ms)
     writes: list[IdWrite] = []
     diagnostics: list[Diagnostic] = []
     parse_one = parse or parser()
-    for index, source in enumerate(vault.sources):
-        missing = [c for c in source.note.cards if c.card_id is None]
-        if not missing:
+    sources = list(vault.sources)
+    for index, source in enumerate(sources):
+        if not summary_of(vault, source).missing:
             continue
+        missing = [c for c in source.note.cards if c.card_id is None]
         shown = source.note.path
         why = "--no-write" if not write else _unwritable(source.path)
         if why:
@@ -187,14 +136,21 @@ def plan_ids(
             diagnostics.append(error(shown, missing[0].line, "could not add IDs safely; unchanged"))
             continue
         new_text, new_note = checked
-        after = replace(source, data=new_text.encode("utf-8"), text=new_text, note=new_note)
+        after = SourceNote(
+            source.path, source.rel, new_text.encode("utf-8"), new_text, new_note, source.mtime
+        )
         ids = tuple(
             (old.line, new.card_id)
             for old, new in zip(source.note.cards, new_note.cards, strict=True)
             if old.card_id is None and new.card_id is not None
         )
         writes.append(IdWrite(source, after, ids))
-        vault.sources[index] = after
+        sources[index] = after
+        rel = source.rel_text
+        if rel in vault.summaries:
+            vault.summaries[rel] = summarize(new_note, ())
+            vault.parse_keys.pop(rel, None)  # a parse of text no file holds yet
+    vault.sources = sources
     return IdPlan(writes, diagnostics)
 
 
@@ -232,6 +188,11 @@ class IdWriteResult:
     changed: list[IdWrite] = field(default_factory=list)
     """Notes that were edited since they were read: left alone, to be read again."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    mtimes: dict[Path, int] = field(default_factory=dict)
+    """Each note written (its real path): ``st_mtime_ns`` taken right after the write."""
+    digests: dict[Path, str] = field(default_factory=dict)
+    """Each note written (its real path): a hash of the bytes written, so that a watcher
+    can tell its own write from an edit made just after it (an mtime can be the same)."""
 
 
 def commit_ids(plan: IdPlan) -> IdWriteResult:
@@ -251,6 +212,10 @@ def commit_ids(plan: IdPlan) -> IdWriteResult:
             continue
         if done:
             result.written.extend((shown, line, card_id) for line, card_id in item.ids)
+            target = Path(os.path.realpath(item.before.path))
+            result.digests[target] = hashlib.sha256(item.after.data).hexdigest()
+            with contextlib.suppress(OSError):
+                result.mtimes[target] = target.stat().st_mtime_ns
         else:
             result.changed.append(item)
     return result
@@ -260,9 +225,16 @@ def commit_ids(plan: IdPlan) -> IdWriteResult:
 class DeckContent:
     """The Anki notes and media files a deck will hold."""
 
-    notes: list[AnkiNote] = field(default_factory=list)
+    notes: Sequence[AnkiNote] = field(default_factory=list)
     media: dict[str, Path] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list, repr=False)
+    """The :func:`~paperdeck.anki.apkg.content_digest` of each of ``notes``."""
+    embeds: dict[tuple[str, str, str], tuple[tuple[str | None, bool], str]] = field(
+        default_factory=dict, repr=False
+    )
+    """By ``(target, style, folder)``: where each embed points (see :func:`_located`) and
+    how it resolved (see :class:`~paperdeck.buildcache.LastBuild`)."""
 
 
 def collect_deck(
@@ -271,12 +243,16 @@ def collect_deck(
     generated: Mapping[str, Path],
     cache: BuildCache | None = None,
     progress: Progress | None = None,
+    *,
+    processes: int | None = None,
 ) -> DeckContent:
     """Render every card and resolve its images; missing images are warnings, escapes errors.
 
-    With a cache, a note whose text, settings and images are as last time is not rendered
-    again.
+    With a cache, a note whose parse, settings and images are as last time is not rendered
+    again. The notes to render are rendered on every core (``processes``: at most this many).
     """
+    from paperdeck.cards.note_render import RenderContext
+
     context = RenderContext(
         config=config,
         vault_name=config.vault_name or vault.root.resolve().name,
@@ -284,48 +260,176 @@ def collect_deck(
         media_names=cache.media_names if cache is not None else MediaNames(),
     )
     settings = context.fingerprint()
+    keys = [vault.parse_keys.get(s.rel_text, "") for s in vault.sources]
+    reuse = _still_valid(vault, keys, settings, context, cache) if cache is not None else {}
+    todo = [i for i in range(len(vault.sources)) if i not in reuse]
+    jobs = (_render_job(vault.sources[i], keys[i], cache) for i in todo)
+    fresh = run_renders(jobs, len(todo), context, processes=processes or available_cores())
     content = DeckContent()
+    notes: list[AnkiNote] = []
+    total = len(vault.sources)
     for done, source in enumerate(vault.sources):
-        if progress is not None and done % _PROGRESS_EVERY == 0:
-            progress("Rendering cards", done, len(vault.sources), source.rel.as_posix())
-        rendered = cache.rendered(source, settings, context) if cache is not None else None
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress("Rendering cards", done, total, source.rel_text)
+        rendered, digests = reuse.pop(done, None) or (None, ())
+        blob: bytes | None = None  # the rendering to store, pickled; b"": pickle it here
+        if rendered is None:
+            made = next(fresh)
+            rendered, digests = unpickled_rendering(made, context.media_names)
+            blob = made.rendered
         mod = int(source.mtime)
-        if rendered is None or any(n.mod != mod for n in rendered.notes):
-            rendered = rendered or render_note(source, context)
-            rendered = replace(rendered, notes=[replace(n, mod=mod) for n in rendered.notes])
-            if cache is not None:
-                cache.remember_render(source, settings, rendered)
-        content.notes.extend(rendered.notes)
+        if any(n.mod != mod for n in rendered.notes):
+            rendered, blob = _with_mod(rendered, mod), b""
+        if blob is not None and cache is not None and keys[done]:
+            cache.remember_render(source.rel_text, settings, blob or dumps((rendered, digests)))
+        notes.extend(rendered.notes)
+        content.digests.extend(digests)
         content.media.update(rendered.media)
         content.diagnostics.extend(rendered.diagnostics)
-    if progress is not None and len(vault.sources) >= _PROGRESS_EVERY:
-        progress("Rendering cards", len(vault.sources), len(vault.sources), "")
+        for (target, style), state in rendered.embeds.items():
+            key = (target, "md" if style else "wiki", source.folder)
+            if key not in content.embeds:
+                content.embeds[key] = (_located(context.index, target, style, source.rel), state)
+    if progress is not None and total >= PROGRESS_EVERY:
+        progress("Rendering cards", total, total, "")
+    content.notes = notes
     return content
 
 
+def _still_valid(
+    vault: Vault,
+    keys: list[str],
+    settings: str,
+    context: RenderContext,
+    cache: BuildCache,
+) -> dict[int, tuple[RenderedNote, tuple[str, ...]]]:
+    """The cached renderings (with their digests) that still stand, by note index: same
+    parse and settings, and every embed and link resolving as it did."""
+    from paperdeck.cards.note_render import RenderedNote, cached_still_valid
+
+    seen: dict[tuple[str, ...], str | None] = {}
+    wanted = [(s.rel_text, key, settings) for s, key in zip(vault.sources, keys, strict=True)]
+    reuse: dict[int, tuple[RenderedNote, tuple[str, ...]]] = {}
+    for index, (_, blob) in enumerate(cache.renderings(wanted)):
+        stored = loads(blob) if blob is not None and keys[index] else None
+        if not (isinstance(stored, tuple) and len(stored) == 2):
+            continue
+        rendered, digests = stored
+        if (
+            isinstance(rendered, RenderedNote)
+            and isinstance(digests, tuple)
+            and len(digests) == len(rendered.notes)
+            and cached_still_valid(rendered, vault.sources[index], context, seen)
+        ):
+            reuse[index] = (rendered, digests)
+    cache.hits += len(reuse)
+    cache.misses += len(vault.sources) - len(reuse)
+    return reuse
+
+
+def _located(
+    index: VaultIndex, target: str, style: bool, note_rel: PurePosixPath
+) -> tuple[str | None, bool]:
+    """Where an embed points by its text and the file list (``None``: nowhere, or a path
+    that leaves the vault by its text), and whether that is a generated figure."""
+    try:
+        found = index.locate(Embed(target, 0, style), note_rel)
+    except OutsideVault:
+        return None, False
+    return (os.fspath(found.path), found.generated) if found is not None else (None, False)
+
+
+def _render_job(source: SourceNote, key: str, cache: BuildCache | None) -> RenderJob:
+    rel = source.rel_text
+    blob = None
+    if cache is not None and key and not source.loaded:
+        blob = cache.parse_blob(rel, key)
+    if blob is None:
+        blob = dumps((source.note, []))
+    return RenderJob(rel, os.fspath(source.path), source.mtime, blob)
+
+
+def _with_mod(rendered: RenderedNote, mod: int) -> RenderedNote:
+    if all(n.mod == mod for n in rendered.notes):
+        return rendered
+    return replace(rendered, notes=[replace(n, mod=mod) for n in rendered.notes])
+
+
 def deck_fingerprint(
-    notes: Sequence[AnkiNote], media: Mapping[str, Path], type_mods: Mapping[int, int]
+    notes: Sequence[AnkiNote],
+    media: Mapping[str, Path],
+    type_mods: Mapping[int, int],
+    digests: Sequence[str] | None = None,
 ) -> str:
-    """A hash of everything that goes into the package."""
+    """A hash of everything that goes into the package (``digests``: each note's
+    :func:`~paperdeck.anki.apkg.content_digest`, if known)."""
+    from paperdeck.anki.apkg import content_digest, note_types, type_digest
+
     digest = hashlib.sha256(repr(sorted(type_mods.items())).encode())
-    for note in sorted(notes, key=lambda n: n.guid):
-        digest.update(repr(note).encode())
+    types = sorted((i, type_digest(t)) for i, t in note_types(notes).items())
+    digest.update(repr(types).encode())
+    says = digests if digests is not None else [content_digest(n) for n in notes]
+    rows = sorted(
+        f"{n.guid}\0{n.note_id}\0{n.deck}\0{said}\0{n.mod}\0{n.note_type.model_id}\n"
+        for n, said in zip(notes, says, strict=True)
+    )
+    digest.update("".join(rows).encode())
     for name, path in sorted(media.items()):
         digest.update(f"{name}\0{path}\0".encode())
     return digest.hexdigest()
 
 
-def settle_mods(notes: Sequence[AnkiNote], state: CardState) -> list[AnkiNote]:
-    """Each note's ``mod`` from the vault's card state: kept while its content is unchanged."""
-    previous = {card_id: (r.mod, r.digest) for card_id, r in state.cards.items()}
-    return keep_unchanged_mods(notes, previous)
+def settle_mods(
+    notes: Sequence[AnkiNote], state: CardState, digests: Sequence[str] | None = None
+) -> list[AnkiNote]:
+    """Each note's ``mod`` from the vault's card state: kept while its content is unchanged.
+
+    With ``digests`` (each note's content digest), a note whose digest and ``mod`` are
+    those the state records is taken as it is, without working anything out again."""
+    from paperdeck.anki.apkg import keep_unchanged_mods
+
+    previous = _Previous(state)
+    if digests is None:
+        return keep_unchanged_mods(notes, previous)
+    settled = list(notes)
+    todo = []
+    for index, (note, said) in enumerate(zip(notes, digests, strict=True)):
+        before = state.cards.get(note.note_id) if note.note_id is not None else None
+        if before is not None and (before.digest, before.mod) != (said, note.mod):
+            todo.append(index)
+    settled_now = keep_unchanged_mods([notes[i] for i in todo], previous)
+    for index, note in zip(todo, settled_now, strict=True):
+        settled[index] = note
+    return settled
 
 
-def record_built(notes: Sequence[AnkiNote], state: CardState) -> None:
+class _Previous(Mapping[int, tuple[int, str]]):
+    """The card state as :func:`~paperdeck.anki.apkg.keep_unchanged_mods` reads it."""
+
+    def __init__(self, state: CardState) -> None:
+        self.cards = state.cards
+
+    def __getitem__(self, card_id: int) -> tuple[int, str]:
+        record = self.cards[card_id]
+        return record.mod, record.digest
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.cards)
+
+    def __len__(self) -> int:
+        return len(self.cards)
+
+
+def record_built(
+    notes: Sequence[AnkiNote], state: CardState, digests: Sequence[str] | None = None
+) -> None:
     """Remember what was built for every card that has an ID."""
-    for note in notes:
+    from paperdeck.anki.apkg import content_digest
+
+    says = digests if digests is not None else [content_digest(n) for n in notes]
+    for note, said in zip(notes, says, strict=True):
         if note.note_id is not None:
-            state.record(note.note_id, content_digest(note), note.mod)
+            state.record(note.note_id, said, note.mod)
 
 
 def settle_types(notes: Sequence[AnkiNote], state: CardState, *, record: bool) -> dict[int, int]:
@@ -335,6 +439,8 @@ def settle_types(notes: Sequence[AnkiNote], state: CardState, *, record: bool) -
     and CSS; without recording, that time would differ on every build, so an unrecorded
     type gets the newest note's time instead.
     """
+    from paperdeck.anki.apkg import note_types, settle_type_mods, type_digest
+
     types = note_types(notes)
     previous = {model_id: (r.mod, r.digest) for model_id, r in state.types.items()}
     now = int(time.time()) if record else max((n.mod for n in notes), default=0)
@@ -343,14 +449,6 @@ def settle_types(notes: Sequence[AnkiNote], state: CardState, *, record: bool) -
         for model_id, note_type in types.items():
             state.record_type(model_id, type_digest(note_type), mods[model_id])
     return mods
-
-
-def _output_stamp(out: Path) -> str:
-    try:
-        stat = out.stat()
-    except OSError:
-        return ""
-    return f"{out.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
 
 
 @dataclass
@@ -368,6 +466,8 @@ class BuildResult:
     """The deck on disk already held exactly this content, so it was left as it was."""
     seconds: float = 0.0
     """Wall time of the whole build."""
+    outcome: LastBuild | None = field(default=None, repr=False)
+    """What a later build may take over unchanged (set for a build that kept a deck)."""
 
 
 WRITE_ATTEMPTS = 3
@@ -384,53 +484,77 @@ def build(
     progress: Progress | None = None,
     use_cache: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    processes: int | None = None,
 ) -> BuildResult:
     """Parse, add missing IDs, render stale figures and write the deck, holding the vault lock.
 
     Nothing is written unless the whole build succeeds: IDs go into the notes only once the
     deck is known to be complete, and a note edited meanwhile is never overwritten (the
     build starts again, reading it anew). With ``use_cache``, unchanged notes are neither
-    parsed nor rendered again, and a deck that would come out the same is not rewritten.
+    read, parsed nor rendered again, and a deck that would come out the same is not
+    rewritten (without it, every note is parsed and rendered, and the deck written).
     ``on_wait`` is told who holds the vault's lock when this has to wait for it.
+    ``processes`` caps the processes that parse and render (default: one per core).
     Raises :class:`OutputPathError` for an output that is not a regular file.
     """
     started = time.perf_counter()
     check_output_path(out)
     with vault_lock(root, command="build", on_wait=on_wait):
         remove_stale_temps(out.parent, targets=[out.name])
-        cache, problems = BuildCache.load(root) if use_cache else (None, [])
-        state = CardState.load(root)
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            result = _build(
-                root,
-                out,
-                config,
-                write_ids=write_ids,
-                strict=strict,
-                progress=progress,
-                cache=cache,
-                state=state,
-            )
-            changed = result.ids.changed if result.ids is not None else []
-            if not changed:
-                break
-            if attempt == WRITE_ATTEMPTS:
-                result.diagnostics.extend(
-                    error(
-                        c.before.note.path,
-                        c.ids[0][0],
-                        f"the note was edited while its IDs were being written "
-                        f"({WRITE_ATTEMPTS} times); left as it is, deck not written",
-                    )
-                    for c in changed
+        cache, problems = BuildCache.load(root) if use_cache else (BuildCache.throwaway(), [])
+        try:
+            state = _State(root)
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                result, notes = _build(
+                    root,
+                    out,
+                    config,
+                    write_ids=write_ids,
+                    strict=strict,
+                    progress=progress,
+                    cache=cache,
+                    state=state,
+                    processes=processes,
                 )
-        if result.wrote_deck and write_ids and state.changed:
-            problems += save_state(root, state)
-        if cache is not None:
-            problems += cache.save({s.rel.as_posix() for s in result.vault.sources})
+                changed = result.ids.changed if result.ids is not None else []
+                if not changed:
+                    break
+                if attempt == WRITE_ATTEMPTS:
+                    result.diagnostics.extend(
+                        error(
+                            c.before.note.path,
+                            c.ids[0][0],
+                            f"the note was edited while its IDs were being written "
+                            f"({WRITE_ATTEMPTS} times); left as it is, deck not written",
+                        )
+                        for c in changed
+                    )
+            if result.wrote_deck and write_ids and state.loaded and state.get().changed:
+                problems += save_state(root, state.get())
+            cache.remember_build(_finished(result, cache.last, root, out))
+            problems += cache.save(notes)
+        finally:
+            cache.close()
     result.diagnostics.extend(problems)
     result.seconds = time.perf_counter() - started
     return result
+
+
+class _State:
+    """The vault's card state, read only when a build has cards' times to settle."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._state: CardState | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._state is not None
+
+    def get(self) -> CardState:
+        if self._state is None:
+            self._state = CardState.load(self.root)
+        return self._state
 
 
 def save_state(root: Path, state: CardState) -> list[Diagnostic]:
@@ -453,45 +577,174 @@ def _build(
     write_ids: bool,
     strict: bool,
     progress: Progress | None,
-    cache: BuildCache | None,
-    state: CardState,
-) -> BuildResult:
-    vault = read_vault(root, config, cache, progress, remove_temps=True)
+    cache: BuildCache,
+    state: _State,
+    processes: int | None,
+) -> tuple[BuildResult, list[str]]:
+    """One attempt; returns its result and the notes it saw (what the cache keeps)."""
+    scan = scan_notes(root, config, remove_temps=True)
+    looked = look(root, scan, cache)
+    vouch_by_content(root, scan, looked, cache)
+    if len(looked.vouched) == len(scan.notes):
+        inputs = inputs_digest(
+            root,
+            out,
+            config,
+            scan,
+            looked.vouched,
+            looked.mtimes,
+            write_ids=write_ids,
+            strict=strict,
+        )
+        kept = _unchanged(root, out, config, scan, cache, inputs)
+        if kept is not None:
+            return kept, scan.notes
+    vault, digests = read_changed(root, scan, looked, cache, config, progress, processes=processes)
+    seen = [s.rel_text for s in vault.sources]
     result = BuildResult(vault, out, list(vault.diagnostics))
     if has_errors(result.diagnostics, strict=strict):
-        return result
+        return result, seen
     options = config.parse_options()
-    parse = cache.parser(options) if cache else parser(options)
-    planned = plan_ids(vault, write=write_ids, parse=parse)
+    reparsed: dict[bytes, tuple[Note, list[Diagnostic]]] = {}
+    planned = plan_ids(vault, write=write_ids, parse=_recording(parser(options), reparsed))
     result.diagnostics.extend(planned.diagnostics)
     if has_errors(planned.diagnostics):
-        return result
+        return result, seen
+    from paperdeck.figures.cache import MANIFEST
+    from paperdeck.figures.cache import render as render_figures
+
     figures_dir = Path(config.figures_dir)
     remove_stale_temps(figures_dir, targets=[MANIFEST, *(spec.name for spec in vault.figures)])
     result.rendered = render_figures(vault.figures, figures_dir, progress=progress)
-    generated = figure_paths(vault, figures_dir)
-    result.content = collect_deck(vault, config, generated, cache, progress)
+    for write in planned.writes:  # the notes will hold these parses once written: keep them
+        rel, digest = write.after.rel_text, hashlib.sha256(write.after.data).digest()
+        if digest in reparsed:
+            note, found = reparsed[digest]
+            summary = vault.summaries[rel] = summarize(note, found)
+            key = cache.parse_key(note.path, digest, options.cache_key())
+            cache.remember_parse(rel, key, summary, dumps((note, found)))
+            vault.parse_keys[rel] = key
+        digests[rel] = digest
+    result.content = collect_deck(
+        vault, config, figure_paths(vault, figures_dir), cache, progress, processes=processes
+    )
     result.diagnostics.extend(result.content.diagnostics)
     if has_errors(result.diagnostics, strict=strict):
-        return result
+        return result, seen
     result.ids = commit_ids(planned)
     result.diagnostics.extend(result.ids.diagnostics)
     if result.ids.changed or has_errors(result.ids.diagnostics):
-        return result
-    notes = settle_mods(result.content.notes, state)
+        return result, seen
+    _record_written(cache, planned, result.ids)
+    card_state = state.get()
+    says = result.content.digests
+    notes = settle_mods(result.content.notes, card_state, says)
     result.content.notes = notes
     if write_ids:
-        record_built(notes, state)
-    type_mods = settle_types(notes, state, record=write_ids)
-    fingerprint = deck_fingerprint(notes, result.content.media, type_mods)
-    stamp = _output_stamp(out)
-    if cache is not None and stamp != "" and cache.deck == (fingerprint, stamp):
+        record_built(notes, card_state, says)
+    type_mods = settle_types(notes, card_state, record=write_ids)
+    fingerprint = deck_fingerprint(notes, result.content.media, type_mods, says)
+    last = cache.last
+    if last is not None and last.fingerprint == fingerprint and same_file(last.files[-1], out):
         result.wrote_deck = result.up_to_date = True
-        return result
-    with atomic_path(out) as tmp:
-        write_apkg(notes, sorted(result.content.media.items()), tmp, type_mods)
-    result.wrote_deck = True
-    if cache is not None:
-        cache.deck = (fingerprint, _output_stamp(out))
-        cache.changed = True
+    else:
+        from paperdeck.anki.apkg import write_apkg
+
+        with atomic_path(out) as tmp:
+            write_apkg(notes, sorted(result.content.media.items()), tmp, type_mods)
+        result.wrote_deck = True
+    if not write_ids or not any(vault.summaries[rel].missing for rel in seen):
+        mtimes = {s.rel_text: s.mtime for s in vault.sources}
+        inputs = inputs_digest(
+            root, out, config, scan, digests, mtimes, write_ids=write_ids, strict=strict
+        )
+        result.outcome = _outcome(inputs, result, vault, fingerprint)
+    return result, seen
+
+
+def _record_written(cache: BuildCache, planned: IdPlan, done: IdWriteResult) -> None:
+    """Tell the cache what the notes that got IDs now hold: their stamp is taken after
+    writing, so it is never trusted alone (the next build checks their bytes)."""
+    written = {path for path, _, _ in done.written}
+    for write in planned.writes:
+        if write.before.note.path not in written:
+            continue
+        try:
+            status = os.stat(write.after.path)
+        except OSError:
+            continue
+        digest = hashlib.sha256(write.after.data).digest()
+        cache.record(write.after.rel_text, Known(file_stamp(status), False, digest))
+
+
+def _recording(parse: Parser, found: dict[bytes, tuple[Note, list[Diagnostic]]]) -> Parser:
+    """``parse``, keeping each result by the digest of the bytes parsed."""
+
+    def recorded(
+        rel: PurePosixPath, shown: str, data: bytes, text: str
+    ) -> tuple[Note, list[Diagnostic]]:
+        note, diagnostics = parse(rel, shown, data, text)
+        found[hashlib.sha256(data).digest()] = (note, diagnostics)
+        return note, diagnostics
+
+    return recorded
+
+
+def _outcome(inputs: str, result: BuildResult, vault: Vault, fingerprint: str) -> LastBuild:
+    """What the next build may take over if nothing it depends on changed (the card state
+    and the deck are added once they are written, see :func:`_finished`)."""
+    assert result.content is not None
+    return LastBuild(
+        inputs=inputs,
+        real_root=os.path.realpath(vault.root),
+        embeds={key: (*where, state) for key, (where, state) in result.content.embeds.items()},
+        figures=tuple(vault.figures),
+        files=(),
+        diagnostics=tuple(result.diagnostics),
+        notes=len(vault.sources),
+        cards=len(result.content.notes),
+        media={name: os.fspath(path) for name, path in result.content.media.items()},
+        fingerprint=fingerprint,
+    )
+
+
+def _finished(
+    result: BuildResult, last: LastBuild | None, root: Path, out: Path
+) -> LastBuild | None:
+    """The build's outcome, with the card state and the deck as they now are on disk."""
+    if result.outcome is None or not result.wrote_deck:
+        return None
+    if result.outcome is last and last is not None and all(c.settled for c in last.files):
+        return last  # nothing changed, and the files were checked by their stamps
+    files = (file_check(state_dir(root) / STATE_NAME), file_check(out))
+    return replace(result.outcome, files=files)
+
+
+def _unchanged(
+    root: Path, out: Path, config: Config, scan: Scan, cache: BuildCache, inputs: str
+) -> BuildResult | None:
+    """The result of a build in which nothing the last one depended on has changed (so its
+    deck is up to date), found without reading a note; ``None`` if anything did change."""
+    last = cache.last
+    if last is None or not still_holds(last, root, config, inputs, cache.media_names):
+        return None
+    vault = Vault(
+        root,
+        Deferred(len(scan.files), lambda: [PurePosixPath(f) for f in scan.files]),
+        Deferred(last.notes, lambda: read_vault(root, config).sources),
+        [],
+        list(last.figures),
+    )
+    media = {name: Path(path) for name, path in last.media.items()}
+    content = DeckContent(Deferred(last.cards, lambda: _deck_notes(root, config)), media)
+    result = BuildResult(vault, out, list(last.diagnostics), IdWriteResult(), content)
+    result.wrote_deck = result.up_to_date = True
+    result.outcome = last
     return result
+
+
+def _deck_notes(root: Path, config: Config) -> list[AnkiNote]:
+    """The cards of a deck found up to date, made again from the vault (only if asked)."""
+    vault = read_vault(root, config)
+    content = collect_deck(vault, config, figure_paths(vault, Path(config.figures_dir)))
+    return settle_mods(content.notes, CardState.load(root))

@@ -1,178 +1,533 @@
-"""Per-note cache of parse and render results, so a rebuild only redoes the notes that changed.
+"""What the last build of a vault read, parsed and rendered, so that a rebuild redoes only
+what changed, and a rebuild where nothing changed only looks at file stamps.
 
-One pickle per vault under ``.paperdeck-cache/``. A note is re-parsed when its bytes (or the
-parse options) change, and re-rendered when its parse, the vault settings, the figure paths
-or any image it embeds change. The cache is an accelerator only: a missing, corrupt,
-wrong-typed or outdated cache file means a full build, never a wrong one, and a cache that
-cannot be written is a warning, never a failed build.
+One SQLite file per vault under ``.paperdeck-cache/``, holding:
+
+- an index: each note's :class:`~paperdeck.notes.vault.FileStamp` and the digest of its
+  bytes. A note whose stamp is unchanged (and was settled when it was taken, see
+  :data:`~paperdeck.notes.vault.RACY_NS`) is neither read nor hashed; any other note is
+  read, and its digest tells whether it changed;
+- per note, a small summary (card IDs, figure specs, messages), its parse and its
+  rendering, each keyed by what it depends on, and each unpickled only when needed;
+- the outcome of the last build that wrote (or kept) a deck (:class:`LastBuild`): when
+  nothing it depended on has changed, the next build is over once stamps are compared.
+
+The cache is an accelerator only: a missing, corrupt, foreign or outdated file means a full
+build, never a wrong one or an error, and a cache that cannot be written is a warning. A
+build that may not keep a cache (``--no-cache``, an unusable folder) still uses a
+throwaway one, so that parsed notes wait on disk rather than in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import io
 import os
 import pickle
-from dataclasses import dataclass, field
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from importlib.metadata import version
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from typing import Any
 
-from paperdeck.cards.note_render import MediaNames, RenderContext, RenderedNote, cached_still_valid
+from paperdeck.cards.media import MediaNames
 from paperdeck.diagnostics import Diagnostic, warning
-from paperdeck.fileio import atomic_write_bytes, remove_stale_temps
-from paperdeck.notes.model import Note
-from paperdeck.notes.options import ParseOptions
-from paperdeck.notes.vault import Parser, SourceNote, parser
+from paperdeck.fileio import remove_stale_temps
+from paperdeck.notes.vault import FileStamp
 
 CACHE_DIR = Path(".paperdeck-cache")
 _PACKAGE = Path(__file__).resolve().parent
+_FORMAT = "paperdeck build cache 2"
+_BATCH = 256
+"""Notes fetched per query when a build walks every note's rendering."""
 
 
+@functools.cache
 def code_version() -> str:
-    """What parse and render results depend on: this package's source, its Markdown parser,
-    its HTML sanitizer and its code highlighter."""
+    """What parse and render results depend on: this package's source (code and card CSS),
+    its Markdown parser, its HTML sanitizer and its code highlighter."""
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
+    for path in sorted([*_PACKAGE.rglob("*.py"), *_PACKAGE.rglob("*.css")]):
         digest.update(path.relative_to(_PACKAGE).as_posix().encode() + path.read_bytes())
     for dist in ("markdown-it-py", "mdit-py-plugins", "genanki", "nh3", "Pygments"):
         digest.update(version(dist).encode())
     return digest.hexdigest()
 
 
-@dataclass
-class _Entry:
-    """One note's cached parse and, once rendered, its rendering."""
+@dataclass(frozen=True)
+class Known:
+    """A note's file as the last build saw it."""
 
-    parse_key: str
-    note: Note
-    diagnostics: list[Diagnostic]
-    render_key: str | None = None
-    rendered: RenderedNote | None = None
+    stamp: FileStamp
+    settled: bool
+    """Whether the stamp was settled when the file was read: only then does an equal stamp
+    vouch for equal bytes."""
+    digest: bytes
+    """SHA-256 of the bytes."""
 
 
-@dataclass
+@dataclass(frozen=True)
+class FileCheck:
+    """A file the last build's outcome depends on (the card state, the deck), as it was."""
+
+    path: str
+    stamp: FileStamp | None
+    """``None``: there was no such file."""
+    settled: bool
+    digest: bytes
+
+
+@dataclass(frozen=True)
+class LastBuild:
+    """A build that ended with its deck written or already up to date: what it depended
+    on, and what it reported. The next build with all of this unchanged is the same build."""
+
+    inputs: str
+    """Digest of the settings, paths, flags, the vault's file list and every note's bytes."""
+    real_root: str
+    """Where the vault really is (every link followed)."""
+    embeds: Mapping[tuple[str, str, str], tuple[str | None, bool, str]]
+    """By ``(target, style, folder)``: the file each embed pointed to (``None``: none, by
+    its text and the file list alone), whether it is a generated figure, and its state
+    (see :func:`~paperdeck.cards.media.embed_state`)."""
+    figures: tuple[Any, ...]
+    """The figure specs (:class:`~paperdeck.figures.spec.FigureSpec`) of the vault."""
+    files: tuple[FileCheck, ...]
+    """The card state and the deck, as the build left them."""
+    diagnostics: tuple[Diagnostic, ...]
+    notes: int
+    cards: int
+    media: Mapping[str, str]
+    """The deck's media files: name to path."""
+    fingerprint: str
+    """Of the deck's content (:func:`~paperdeck.build.deck_fingerprint`)."""
+
+
+@dataclass(frozen=True)
+class NoteSummary:
+    """What a build needs to know of a note it does not read again."""
+
+    path: str
+    """The note's path as messages show it."""
+    cards: int
+    card_ids: tuple[tuple[int, int], ...]
+    """``(ID, line of the ID)`` for each card that has one."""
+    missing: tuple[int, ...]
+    """The ``Q:`` line of each card without an ID."""
+    figures: tuple[Any, ...]
+    """Its figure specs (:class:`~paperdeck.figures.spec.FigureSpec`)."""
+    diagnostics: tuple[Diagnostic, ...]
+    """What parsing it and its figure specs reported, in that order."""
+
+
+class _Unusable(Exception):
+    """The cache file cannot be read as this version's cache."""
+
+
 class BuildCache:
-    """Parse and render results by vault-relative path, valid for one code version."""
+    """Per-note results and the last build's outcome, by vault-relative path."""
 
-    path: Path
-    code: str
-    entries: dict[str, _Entry] = field(default_factory=dict)
-    media_names: MediaNames = field(default_factory=MediaNames)
-    deck: tuple[str, str] = ("", "")
-    """The last deck written: its content fingerprint and the output file's stamp."""
-    hits: int = 0
-    misses: int = 0
-    changed: bool = False
-    """Set when something other than a rendering was stored (a parse, a written deck)."""
-    usable: bool = True
-    """False when the cache folder cannot be used: nothing is saved."""
+    def __init__(self, path: Path, code: str, *, keep: bool = True) -> None:
+        self.path = path
+        self.code = code
+        self.keep = keep
+        """Whether the cache is saved (else it is thrown away after the build)."""
+        self.index: dict[str, Known] = {}
+        self.last: LastBuild | None = None
+        self.media_names = MediaNames()
+        self.hits = 0
+        self.misses = 0
+        self.changed = False
+        """Set when something was stored since loading."""
+        self._db: sqlite3.Connection | None = None
+        self._fresh = True
+        """The file holds nothing usable: it is made anew on the first write."""
+        self._summaries: dict[str, tuple[str, bytes]] | None = None
+        self._spill: dict[str, dict[str, Any]] = {}
+        """Rows kept in memory once the file cannot be written."""
+        self._broken = ""
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    # -- loading and saving ------------------------------------------------------------------
 
     @classmethod
     def load(cls, vault: Path, cache_dir: Path = CACHE_DIR) -> tuple[BuildCache, list[Diagnostic]]:
         """The vault's cache, or an empty one if there is none or it cannot be used.
 
-        A cache folder that cannot be used at all is a warning (the build goes on without
-        keeping a cache); a cache file that cannot be read or is not what this version
+        A cache folder that cannot be used at all is a warning (the build goes on with a
+        throwaway cache); a cache file that cannot be read or is not what this version
         wrote is silently replaced.
         """
         name = hashlib.sha256(str(vault.resolve()).encode()).hexdigest()[:16]
-        path = cache_dir / f"{name}.pickle"
         code = code_version()
         problem = _unusable_folder(cache_dir)
         if problem:
-            return cls(path, code, usable=False), [warning(str(cache_dir), 0, problem)]
-        remove_stale_temps(cache_dir, targets=[path.name])
+            return cls.throwaway(), [warning(str(cache_dir), 0, problem)]
+        remove_stale_temps(cache_dir, targets=[f"{name}.pickle"])
+        cache = cls(cache_dir / f"{name}.sqlite", code)
+        with contextlib.suppress(_Unusable):
+            cache._read()
+        return cache, []
+
+    @classmethod
+    def throwaway(cls) -> BuildCache:
+        """An empty cache in a temporary folder, deleted when the build is done."""
+        tmp = tempfile.TemporaryDirectory(prefix="paperdeck-cache-")
+        cache = cls(Path(tmp.name) / "cache.sqlite", code_version(), keep=False)
+        cache._tmp = tmp
+        return cache
+
+    def _read(self) -> None:
+        if not self.path.is_file():
+            raise _Unusable
+        try:  # not read-only: a build killed mid-save left a journal to roll back
+            db = sqlite3.connect(self.path)
+        except sqlite3.Error as exc:
+            raise _Unusable from exc
         try:
-            stored = pickle.loads(path.read_bytes())
-        except Exception:  # any unpickling failure only means there is no cache
-            return cls(path, code), []
-        if _well_formed(stored) and stored.code == code:
-            stored.path, stored.hits, stored.misses, stored.changed = path, 0, 0, False
-            stored.usable = True
-            return stored, []
-        return cls(path, code), []
-
-    def save(self, keep: set[str]) -> list[Diagnostic]:
-        """Write the cache atomically, forgetting notes that are no longer in the vault.
-
-        Nothing is written when nothing changed since it was loaded. A cache that cannot be
-        written is a warning.
-        """
-        if not self.usable:
-            return []
-        if self.misses == 0 and keep == set(self.entries) and not self.changed:
-            return []
-        self.entries = {rel: e for rel, e in self.entries.items() if rel in keep}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            gitignore = self.path.parent / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("*\n")
-            atomic_write_bytes(self.path, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError as exc:
-            why = exc.strerror or str(exc)
-            return [warning(str(self.path.parent), 0, f"build cache not saved: {why}")]
-        return []
-
-    @staticmethod
-    def parse_key(shown: str, data: bytes, options: ParseOptions) -> str:
-        """A note's parse depends on its bytes, its shown path and the parse options."""
-        head = f"{shown}\0{options.cache_key()}\0".encode()
-        return hashlib.sha256(head + data).hexdigest()
-
-    def parser(self, options: ParseOptions) -> Parser:
-        """A parser that reuses the cached parse of every note whose bytes are unchanged."""
-        plain = parser(options)
-
-        def parse(
-            rel: PurePosixPath, shown: str, data: bytes, text: str
-        ) -> tuple[Note, list[Diagnostic]]:
-            key = self.parse_key(shown, data, options)
-            cached = self.parsed(rel, key)
-            if cached is not None:
-                return cached
-            note, diagnostics = plain(rel, shown, data, text)
-            self.remember_parse(rel, key, note, diagnostics)
-            return note, diagnostics
-
-        return parse
-
-    def parsed(self, rel: PurePosixPath, key: str) -> tuple[Note, list[Diagnostic]] | None:
-        """The cached parse of a note whose bytes are unchanged."""
-        entry = self.entries.get(rel.as_posix())
-        if entry is None or entry.parse_key != key:
-            return None
-        return entry.note, entry.diagnostics
-
-    def remember_parse(
-        self, rel: PurePosixPath, key: str, note: Note, diagnostics: list[Diagnostic]
-    ) -> None:
-        """Store a fresh parse (dropping the note's old rendering)."""
-        self.entries[rel.as_posix()] = _Entry(key, note, diagnostics)
-        self.changed = True
-
-    def rendered(
-        self, source: SourceNote, settings: str, context: RenderContext
-    ) -> RenderedNote | None:
-        """The cached rendering of a note, if its parse, settings and images are unchanged."""
-        entry = self.entries.get(source.rel.as_posix())
-        if (
-            entry is not None
-            and entry.rendered is not None
-            and (entry.note is source.note or entry.note == source.note)
-            and entry.render_key == settings
-            and cached_still_valid(entry.rendered, source.rel, context)
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format") != _FORMAT.encode() or meta.get("code") != self.code.encode():
+                raise _Unusable
+            index = _loads(meta["index"])
+            last = _loads(meta["last"]) if meta.get("last") else None
+            media = _loads(meta["media"])
+        except (sqlite3.Error, KeyError) as exc:
+            raise _Unusable from exc
+        finally:
+            db.close()
+        if not (
+            isinstance(index, dict)
+            and all(isinstance(k, str) and isinstance(v, Known) for k, v in index.items())
+            and (last is None or isinstance(last, LastBuild))
+            and isinstance(media, MediaNames)
+            and isinstance(media.known, dict)
         ):
-            self.hits += 1
-            return entry.rendered
-        self.misses += 1
+            raise _Unusable
+        self.index, self.last, self.media_names = index, last, media
+        self._fresh = False
+
+    def remember_build(self, last: LastBuild | None) -> None:
+        """Keep (or, with ``None``, forget) the outcome of this build."""
+        if last != self.last:
+            self.last = last
+            self.changed = True
+
+    def close(self) -> None:
+        """Let go of the file (without saving) and of a throwaway cache's folder."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.rollback()
+                self._db.close()
+            self._db = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def save(self, keep: Iterable[str]) -> list[Diagnostic]:
+        """Store what this build learnt, forgetting notes no longer in the vault, in one
+        transaction; nothing is written when nothing changed. A cache that cannot be
+        written is a warning (and is removed, so that the next build starts afresh)."""
+        if not self.keep:
+            self.close()
+            return []
+        kept = set(keep)
+        gone = [rel for rel in self.index if rel not in kept]
+        for rel in gone:
+            del self.index[rel]
+        if not (self.changed or gone):
+            self.close()
+            return []
+        try:
+            self._write_meta(gone)
+        except sqlite3.OperationalError as exc:
+            self._broken = self._broken or str(exc)
+        except (sqlite3.DatabaseError, OSError):
+            self._start_afresh()  # damaged: keep at least the index, which stays true
+            try:
+                self._write_meta(gone)
+            except (sqlite3.Error, OSError) as exc:
+                self._broken = self._broken or str(exc)
+        problems = self._unsaved()
+        self.close()
+        if not problems:
+            with contextlib.suppress(OSError):  # the one-pickle cache of earlier versions
+                self.path.with_suffix(".pickle").unlink()
+        return problems
+
+    def _write_meta(self, gone: list[str]) -> None:
+        db = self._writable()
+        db.executemany("DELETE FROM entries WHERE rel = ?", [(rel,) for rel in gone])
+        meta = {"index": self.index, "last": self.last, "media": self.media_names}
+        db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [(key, _dumps(value)) for key, value in meta.items()],
+        )
+        db.commit()
+
+    def _unsaved(self) -> list[Diagnostic]:
+        if not self._broken:
+            return []
+        self.close()
+        for stale in (self.path, self.path.with_name(self.path.name + "-journal")):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        return [warning(str(self.path.parent), 0, f"build cache not saved: {self._broken}")]
+
+    def _writable(self) -> sqlite3.Connection:
+        if self._broken:
+            raise sqlite3.OperationalError(self._broken)
+        if self._db is not None:
+            return self._db
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        gitignore = self.path.parent / ".gitignore"
+        if self.keep and not gitignore.exists():
+            gitignore.write_text("*\n")
+        if self._fresh:
+            for stale in (self.path, self.path.with_name(self.path.name + "-journal")):
+                stale.unlink(missing_ok=True)
+        db = sqlite3.connect(self.path)
+        if self._fresh:
+            db.executescript(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB);"
+                "CREATE TABLE entries (rel TEXT PRIMARY KEY, parse_key TEXT, summary BLOB,"
+                " parse BLOB, render_key TEXT, render BLOB);"
+            )
+            db.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [("format", _FORMAT.encode()), ("code", self.code.encode())],
+            )
+            self._fresh = False
+        self._db = db
+        return db
+
+    def _readable(self) -> sqlite3.Connection | None:
+        if self._db is not None:
+            return self._db
+        if self._fresh or self._broken:
+            return None
+        try:
+            self._db = sqlite3.connect(self.path)
+        except sqlite3.Error:
+            return None
+        return self._db
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.update(_db=None, _tmp=None)
+        return state
+
+    # -- notes: stamps, summaries, parses and renderings -----------------------------------
+
+    def vouch(self, rel: str, stamp: FileStamp) -> bytes | None:
+        """The digest of a note whose stamp says it is as last read, or ``None``: read it."""
+        known = self.index.get(rel)
+        if known is not None and known.settled and known.stamp == stamp:
+            return known.digest
         return None
 
-    def remember_render(self, source: SourceNote, settings: str, rendered: RenderedNote) -> None:
-        """Store a fresh rendering next to the parse it came from."""
-        entry = self.entries.get(source.rel.as_posix())
-        if entry is not None and entry.note == source.note:
-            entry.render_key, entry.rendered = settings, rendered
+    def record(self, rel: str, known: Known) -> None:
+        """Remember how a note's file was read."""
+        if self.index.get(rel) != known:
+            self.index[rel] = known
             self.changed = True
+
+    @staticmethod
+    def parse_key(shown: str, digest: bytes, options_key: str) -> str:
+        """A parse depends on the note's bytes, its shown path and the parse options."""
+        head = f"{shown}\0{options_key}\0".encode()
+        return hashlib.sha256(head + digest).hexdigest()
+
+    def prefetch_summaries(self) -> None:
+        """Fetch every note's summary in one query (a build about to ask for most)."""
+        if self._summaries is None:
+            self._summaries = self._fetch_summaries()
+
+    def summary(self, rel: str, parse_key: str) -> NoteSummary | None:
+        """The summary of a note parsed with this key."""
+        found: tuple[str, bytes] | None = None
+        if self._summaries is not None and rel not in self._spill:
+            found = self._summaries.get(rel)
+        else:
+            row = self._row(rel, "parse_key, summary")
+            found = (row[0], row[1]) if row is not None and row[1] is not None else None
+        if found is None or found[0] != parse_key:
+            return None
+        summary = loads(found[1])
+        return summary if isinstance(summary, NoteSummary) else None
+
+    def _fetch_summaries(self) -> dict[str, tuple[str, bytes]]:
+        db = self._readable()
+        if db is None:
+            return {}
+        try:
+            rows = db.execute("SELECT rel, parse_key, summary FROM entries").fetchall()
+        except sqlite3.Error:
+            return {}
+        return {rel: (key, blob) for rel, key, blob in rows if blob is not None}
+
+    def parsed(self, rel: str, parse_key: str) -> Any | None:
+        """The stored parse (a ``(Note, diagnostics)`` pickle's contents) for this key."""
+        row = self._row(rel, "parse_key, parse")
+        if row is None or row[0] != parse_key or row[1] is None:
+            return None
+        return loads(row[1])
+
+    def parse_blob(self, rel: str, parse_key: str) -> bytes | None:
+        """The stored parse, still pickled (for a worker process to unpickle)."""
+        row = self._row(rel, "parse_key, parse")
+        if row is None or row[0] != parse_key or row[1] is None:
+            return None
+        return bytes(row[1])
+
+    def remember_parse(self, rel: str, parse_key: str, summary: NoteSummary, parsed: bytes) -> None:
+        """Store a note's parse (pickled) and summary, dropping its old rendering."""
+        blob = _dumps(summary)
+        self._put(
+            rel, parse_key=parse_key, summary=blob, parse=parsed, render_key=None, render=None
+        )
+        if self._summaries is not None:
+            self._summaries[rel] = (parse_key, blob)
+
+    def renderings(self, wanted: list[tuple[str, str, str]]) -> Iterator[tuple[str, bytes | None]]:
+        """For each ``(rel, parse key, render key)`` in order, the stored rendering made
+        from that parse with those settings (pickled), or ``None``."""
+        for start in range(0, len(wanted), _BATCH):
+            batch = wanted[start : start + _BATCH]
+            rows = self._rows([rel for rel, _, _ in batch], "parse_key, render_key, render")
+            for rel, parse_key, render_key in batch:
+                row = rows.get(rel)
+                ok = row is not None and row[0] == parse_key and row[1] == render_key
+                yield rel, bytes(row[2]) if ok and row is not None and row[2] else None
+
+    def remember_render(self, rel: str, render_key: str, rendered: bytes) -> None:
+        """Store a note's rendering (pickled) next to the parse it came from."""
+        self._put(rel, render_key=render_key, render=rendered)
+
+    def _row(self, rel: str, columns: str) -> tuple[Any, ...] | None:
+        return self._rows([rel], columns).get(rel)
+
+    def _rows(self, rels: list[str], columns: str) -> dict[str, tuple[Any, ...]]:
+        names = [c.strip() for c in columns.split(",")]
+        found: dict[str, tuple[Any, ...]] = {}
+        db = self._readable()
+        asked = [rel for rel in rels if rel not in self._spill]
+        if db is not None and asked:
+            marks = ",".join("?" * len(asked))
+            query = f"SELECT rel, {columns} FROM entries WHERE rel IN ({marks})"
+            with contextlib.suppress(sqlite3.Error):
+                found = {row[0]: tuple(row[1:]) for row in db.execute(query, asked)}
+        for rel in rels:
+            if rel in self._spill:
+                found[rel] = tuple(self._spill[rel].get(name) for name in names)
+        return found
+
+    def _put(self, rel: str, **values: Any) -> None:
+        self.changed = True
+        if rel not in self._spill and not self._broken:
+            for attempt in (1, 2):
+                try:
+                    self._write_row(rel, values)
+                    return
+                except sqlite3.OperationalError as exc:  # disk full, read-only: give up
+                    self._broken = str(exc)
+                except (sqlite3.DatabaseError, OSError) as exc:  # damaged: start afresh, once
+                    self._start_afresh()
+                    if attempt == 2:
+                        self._broken = str(exc)
+        self._spill.setdefault(rel, {}).update(values)
+
+    def _write_row(self, rel: str, values: Mapping[str, Any]) -> None:
+        db = self._writable()
+        if "parse_key" in values:
+            row = (rel, *(values[k] for k in _COLUMNS))
+            db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)", row)
+        else:
+            db.execute(
+                "UPDATE entries SET render_key = ?, render = ? WHERE rel = ?",
+                (values["render_key"], values["render"], rel),
+            )
+
+    def _start_afresh(self) -> None:
+        """Drop a damaged file: what it held is read again from the notes."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        self._fresh = True
+        self._summaries = {}
+
+
+_COLUMNS = ("parse_key", "summary", "parse", "render_key", "render")
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles paperdeck's own note types by name: nearly every rendering holds one of
+    three, and 20,000 copies of their templates would make the cache several times larger
+    (and each unpickled copy would take memory of its own)."""
+
+    def __init__(self, file: io.BytesIO, shared: Mapping[int, str]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def reducer_override(self, obj: Any) -> Any:
+        name = self.shared.get(id(obj))
+        if name is not None:
+            return shared_note_type, (name,)
+        if type(obj) is _LocalPath:  # the images a vault's notes share: made once each
+            return shared_path, (os.fspath(obj),)
+        return NotImplemented
+
+
+@functools.cache
+def _shared_types() -> dict[str, Any]:
+    from paperdeck.anki.note_types import BASIC, CLOZE, REVERSED
+
+    return {"basic": BASIC, "reversed": REVERSED, "cloze": CLOZE}
+
+
+_LocalPath = type(Path())
+
+
+@functools.lru_cache(maxsize=4096)
+def shared_path(text: str) -> Path:
+    """A path the cache pickled, one object per path (200 notes that show one image)."""
+    return Path(text)
+
+
+def shared_note_type(name: str) -> Any:
+    """One of paperdeck's own note types, by the name the cache pickles it under."""
+    return _shared_types()[name]
+
+
+def dumps(value: object) -> bytes:
+    """Pickle a parse or a rendering for the cache (or for a worker process)."""
+    buffer = io.BytesIO()
+    shared = {id(t): name for name, t in _shared_types().items()}
+    _Pickler(buffer, shared).dump(value)
+    return buffer.getvalue()
+
+
+def _dumps(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return pickle.loads(data)
+    except Exception as exc:  # any unpickling failure only means there is no cache
+        raise _Unusable from exc
+
+
+def loads(data: bytes) -> Any:
+    """Unpickle a cache entry; ``None`` if it cannot be (a damaged entry is a miss)."""
+    try:
+        return pickle.loads(data)
+    except Exception:  # any unpickling failure
+        return None
 
 
 def _unusable_folder(cache_dir: Path) -> str:
@@ -182,31 +537,3 @@ def _unusable_folder(cache_dir: Path) -> str:
     if cache_dir.is_dir() and not os.access(cache_dir, os.W_OK | os.X_OK):
         return "not writable; building without a cache"
     return ""
-
-
-def _well_formed(stored: object) -> bool:
-    """Is ``stored`` a cache with the types this version writes (a pickle may hold anything)?"""
-    if not isinstance(stored, BuildCache):
-        return False
-    deck = getattr(stored, "deck", None)
-    entries = getattr(stored, "entries", None)
-    return (
-        isinstance(getattr(stored, "code", None), str)
-        and isinstance(entries, dict)
-        and all(isinstance(k, str) and _entry_ok(v) for k, v in entries.items())
-        and isinstance(getattr(stored, "media_names", None), MediaNames)
-        and isinstance(stored.media_names.known, dict)
-        and isinstance(deck, tuple)
-        and len(deck) == 2
-        and all(isinstance(part, str) for part in deck)
-    )
-
-
-def _entry_ok(entry: object) -> bool:
-    return (
-        isinstance(entry, _Entry)
-        and isinstance(entry.parse_key, str)
-        and isinstance(entry.note, Note)
-        and isinstance(entry.diagnostics, list)
-        and (entry.rendered is None or isinstance(entry.rendered, RenderedNote))
-    )

@@ -9,16 +9,23 @@ was resolved (and reported when missing) here.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from markdown_it.token import Token
-
-from paperdeck.cards.render import MediaKind, is_url, media_kind, obsidian_url, parse_field
 from paperdeck.diagnostics import clip
+from paperdeck.fileio import NotRegularFile, check_regular, read_regular_file
+from paperdeck.notes.vault import FileStamp, file_stamp
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
+    from paperdeck.cards.render import MediaKind
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class Embed:
     def kind(self) -> MediaKind:
         """``image``, ``audio`` or ``video``, for messages (a Markdown image of any suffix is
         an image)."""
+        from paperdeck.cards.render import media_kind
+
         return media_kind(self.path_text) or "image"
 
     @property
@@ -54,6 +63,8 @@ def find_embeds(markdown: str) -> list[Embed]:
     (so none in code, math or comments), each with its line."""
     if "![" not in markdown:
         return []
+    from paperdeck.cards.render import is_url, media_kind, parse_field
+
     found: list[Embed] = []
     for token in parse_field(markdown):
         if token.type != "inline" or token.map is None:
@@ -86,12 +97,12 @@ class VaultIndex:
     """The vault's files by path and by name, for Obsidian-style lookup."""
 
     root: Path
-    files: list[PurePosixPath]
+    files: Sequence[PurePosixPath]
     generated: Mapping[str, Path] = field(default_factory=dict)
     """Figures paperdeck renders, by embed name; they live outside the vault on purpose."""
     _by_name: dict[str, list[PurePosixPath]] = field(init=False, repr=False)
     _by_path: dict[str, PurePosixPath] = field(init=False, repr=False)
-    _inside: dict[PurePosixPath, bool] = field(init=False, repr=False)
+    _inside: dict[Path, bool] = field(init=False, repr=False)
     _real_root: Path = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -105,9 +116,19 @@ class VaultIndex:
 
     def resolve(self, embed: Embed, note_rel: PurePosixPath) -> Path | None:
         """The file an embed means, or ``None`` if missing; raises :class:`OutsideVault`."""
+        found = self.locate(embed, note_rel)
+        if found is None or found.generated:
+            return found.path if found is not None else None
+        return self._checked(found.path, embed)
+
+    def locate(self, embed: Embed, note_rel: PurePosixPath) -> Located | None:
+        """Where an embed points by its text and the vault's file list alone (no file is
+        looked at): a generated figure, a vault file (:meth:`resolve` checks that it does
+        not lead out of the vault), or ``None``; raises :class:`OutsideVault` for a path
+        that leaves the vault by its text."""
         target = embed.path_text
         if target in self.generated:
-            return self.generated[target]
+            return Located(self.generated[target], generated=True)
         if _is_absolute(target):
             raise OutsideVault(f"embed {embed.shown} is an absolute path outside the vault")
         if (
@@ -116,7 +137,7 @@ class VaultIndex:
         ):
             raise OutsideVault(f"embed {embed.shown} points outside the notes folder")
         hit = self.lookup(target, note_rel)
-        return self._checked(hit, embed) if hit is not None else None
+        return Located(self.root / hit, generated=False) if hit is not None else None
 
     def lookup(self, target: str, note_rel: PurePosixPath) -> PurePosixPath | None:
         """The vault file a link target names, in Obsidian's order: the path relative to the
@@ -154,15 +175,62 @@ class VaultIndex:
                 return hit
         return self.lookup(target, note_rel)
 
-    def _checked(self, rel: PurePosixPath, embed: Embed) -> Path:
-        path = self.root / rel
-        inside = self._inside.get(rel)
+    def _checked(self, path: Path, embed: Embed) -> Path:
+        inside = self._inside.get(path)
         if inside is None:
-            real = path.resolve()
-            inside = self._inside[rel] = real == self._real_root or self._real_root in real.parents
+            inside = self._inside[path] = inside_vault(path, self._real_root)
         if not inside:
-            raise OutsideVault(f"embed {embed.shown} is a link that leaves the notes folder")
+            raise _leaves(embed)
         return path
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where an embed points, before the file is looked at."""
+
+    path: Path
+    generated: bool
+    """A figure paperdeck renders (outside the vault on purpose, never refused)."""
+
+
+def inside_vault(path: Path, real_root: Path) -> bool:
+    """Is ``path``, with every link in it followed, inside the vault (``real_root``)?"""
+    real = path.resolve()
+    return real == real_root or real_root in real.parents
+
+
+def _leaves(embed: Embed) -> OutsideVault:
+    return OutsideVault(f"embed {embed.shown} is a link that leaves the notes folder")
+
+
+def embed_state(index: VaultIndex, names: MediaNames, embed: Embed, note_rel: PurePosixPath) -> str:
+    """How an embed resolves now: ``missing``, ``outside: why``, ``not regular: what``,
+    ``unreadable: why``, or ``path -> media name``."""
+    try:
+        path = index.resolve(embed, note_rel)
+    except OutsideVault as exc:
+        return f"outside: {exc}"
+    return file_state(path, names)
+
+
+def located_state(found: Located, embed: Embed, real_root: Path, names: MediaNames) -> str:
+    """:func:`embed_state` of an embed already located (by a build whose vault had the
+    same files): only the file itself is looked at again."""
+    if not found.generated and not inside_vault(found.path, real_root):
+        return f"outside: {_leaves(embed)}"
+    return file_state(found.path, names)
+
+
+def file_state(path: Path | None, names: MediaNames) -> str:
+    """The media name of the file an embed resolved to, or why there is none."""
+    if path is None:
+        return "missing"
+    try:
+        return f"{path} -> {names.name(path)}"
+    except NotRegularFile as exc:
+        return f"not regular: {exc.strerror}"
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
 
 
 @dataclass
@@ -176,6 +244,8 @@ class NoteLinker:
     resolved: dict[str, str | None] = field(default_factory=dict)
 
     def __call__(self, target: str) -> str | None:
+        from paperdeck.cards.render import obsidian_url
+
         if target not in self.resolved:
             rel = self.index.find_note(target, self.note_rel)
             self.resolved[target] = obsidian_url(self.vault_name, rel) if rel else None
@@ -211,3 +281,61 @@ def media_name(path: Path, data: bytes) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-.") or "image"
     digest = hashlib.sha256(data).hexdigest()[:10]
     return f"{stem}-{digest}{path.suffix.lower()}"
+
+
+@dataclass
+class MediaNames:
+    """Media names by file, hashed once per file version and remembered.
+
+    A file's version is its :class:`~paperdeck.notes.vault.FileStamp`. A name is reused in
+    a later run only if the file's status was settled when it was hashed (an edit in the
+    same clock tick would otherwise go unseen); within one run, the same stamp is enough.
+    """
+
+    known: dict[str, tuple[FileStamp, bool, str]] = field(default_factory=dict)
+    """By absolute path: the stamp hashed, whether it was settled then, and the name."""
+    added: set[str] = field(default_factory=set, compare=False, repr=False)
+    """The paths hashed in this build (not kept with the cache)."""
+    handed: set[str] = field(default_factory=set, compare=False, repr=False)
+    """Those of ``added`` already handed back by :meth:`take_added`."""
+
+    def name(self, path: Path) -> str:
+        """``stem-<content hash>.ext`` for the file as it is now; raises OSError if unreadable
+        (:class:`NotRegularFile` for a FIFO or device, which is never opened to block)."""
+        stat = path.stat()
+        check_regular(stat, path)
+        key = os.path.abspath(path)
+        cached = self.known.get(key)
+        if (
+            cached is not None
+            and cached[0] == file_stamp(stat)
+            and (cached[1] or key in self.added)
+        ):
+            return cached[2]
+        now = time.time_ns()
+        data, stat = read_regular_file(path)
+        name = media_name(path, data)
+        stamp = file_stamp(stat)
+        self.known[key] = (stamp, stamp.settled(now), name)
+        self.added.add(key)
+        return name
+
+    def take_added(self) -> dict[str, tuple[FileStamp, bool, str]]:
+        """The names hashed by this process since the last call (a worker process hands
+        them back to the build)."""
+        fresh = self.added - self.handed
+        self.handed |= fresh
+        return {key: self.known[key] for key in fresh if key in self.known}
+
+    def learn(self, names: Mapping[str, tuple[FileStamp, bool, str]]) -> None:
+        """Take the names another process of this build hashed."""
+        self.known.update(names)
+        self.added.update(names)
+        self.handed.update(names)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"known": self.known}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.known = state["known"]  # type: ignore[assignment]
+        self.added, self.handed = set(), set()

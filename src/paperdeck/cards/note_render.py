@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -30,18 +29,17 @@ from paperdeck.anki.note_types import (
 )
 from paperdeck.cards.media import (
     Embed,
+    MediaNames,
     NoteLinker,
-    OutsideVault,
     VaultIndex,
+    embed_state,
     find_embeds,
-    media_name,
 )
 from paperdeck.cards.render import render_field
 from paperdeck.cards.sanitize import sanitize
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, warning
 from paperdeck.figures.display import read_figure_display
-from paperdeck.fileio import NotRegularFile, check_regular, read_regular_file
 from paperdeck.notes.cloze import highlights_to_clozes
 from paperdeck.notes.fields import FIRST_FIELD
 from paperdeck.notes.model import Card, Note
@@ -49,27 +47,6 @@ from paperdeck.notes.tags import anki_tag, unique
 from paperdeck.notes.vault import SourceNote
 
 T = TypeVar("T")
-
-
-@dataclass
-class MediaNames:
-    """Media names by file, hashed once per file version (size and mtime) and remembered."""
-
-    known: dict[str, tuple[int, int, str]] = field(default_factory=dict)
-
-    def name(self, path: Path) -> str:
-        """``stem-<content hash>.ext`` for the file as it is now; raises OSError if unreadable
-        (:class:`NotRegularFile` for a FIFO or device, which is never opened to block)."""
-        stat = path.stat()
-        check_regular(stat, path)
-        key = os.path.abspath(path)
-        cached = self.known.get(key)
-        if cached is not None and cached[:2] == (stat.st_size, stat.st_mtime_ns):
-            return cached[2]
-        data, stat = read_regular_file(path)
-        name = media_name(path, data)
-        self.known[key] = (stat.st_size, stat.st_mtime_ns, name)
-        return name
 
 
 @dataclass
@@ -94,18 +71,7 @@ class RenderContext:
     def embed_state(self, embed: Embed, note_rel: PurePosixPath) -> str:
         """How an embed resolves now: ``missing``, ``outside: why``, ``not regular: what``,
         ``unreadable: why``, or ``path -> media name``."""
-        try:
-            path = self.index.resolve(embed, note_rel)
-        except OutsideVault as exc:
-            return f"outside: {exc}"
-        if path is None:
-            return "missing"
-        try:
-            return f"{path} -> {self.media_names.name(path)}"
-        except NotRegularFile as exc:
-            return f"not regular: {exc.strerror}"
-        except OSError as exc:
-            return f"unreadable: {exc.strerror or exc}"
+        return embed_state(self.index, self.media_names, embed, note_rel)
 
 
 @dataclass
@@ -311,12 +277,38 @@ class _Rendering:
 
 
 def cached_still_valid(
-    rendered: RenderedNote, note_rel: PurePosixPath, context: RenderContext
+    rendered: RenderedNote,
+    note: PurePosixPath | SourceNote,
+    context: RenderContext,
+    seen: dict[tuple[str, ...], str | None] | None = None,
 ) -> bool:
-    """Does every embed of a cached rendering still resolve to the same file and content,
-    and every wikilink to the same note?"""
+    """Does every embed of a cached rendering of ``note`` (its vault-relative path, or the
+    note) still resolve to the same file and content, and every wikilink to the same note?
+
+    ``seen`` remembers, for one build, how each embed and link resolved from each folder
+    (every note of a folder that shows ``plot.png`` asks the same question): the file is
+    then checked by ``stat()`` once, not once per note."""
+    memo: dict[tuple[str, ...], str | None] = {} if seen is None else seen
+    if isinstance(note, SourceNote):
+        rel_text, folder = note.rel_text, note.folder
+    else:
+        rel_text, folder = note.as_posix(), note.parent.as_posix()
+        folder = "" if folder == "." else folder
+    for (target, style), state in rendered.embeds.items():
+        key: tuple[str, ...] = ("embed", target, "md" if style else "wiki", folder)
+        if key not in memo:
+            note_rel = note.rel if isinstance(note, SourceNote) else note
+            memo[key] = context.embed_state(Embed(target, 0, style), note_rel)
+        if memo[key] != state:
+            return False
+    if not rendered.links:
+        return True
+    note_rel = note.rel if isinstance(note, SourceNote) else note
     linker = NoteLinker(context.index, context.vault_name, note_rel)
-    return all(
-        context.embed_state(Embed(target, 0, style), note_rel) == state
-        for (target, style), state in rendered.embeds.items()
-    ) and all(linker(target) == url for target, url in rendered.links.items())
+    for target, url in rendered.links.items():
+        key = ("link", target, folder if target else rel_text)
+        if key not in memo:
+            memo[key] = linker(target)
+        if memo[key] != url:
+            return False
+    return True

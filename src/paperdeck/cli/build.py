@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -252,8 +253,11 @@ def watch(
     click.echo("Stopped.")
 
 
-def _counts_as_edit(path: Path, notes_dir: Path, own_writes: dict[Path, int]) -> bool:
-    """Ignore our own writes (IDs, the vault's .paperdeck/ folder) and editors' temp files."""
+def _counts_as_edit(path: Path, notes_dir: Path, own_writes: dict[Path, str]) -> bool:
+    """Ignore our own writes (IDs, the vault's .paperdeck/ folder) and editors' temp files.
+
+    A note we wrote counts as edited once its bytes differ from what we wrote: an editor's
+    save right after ours can leave the same mtime, but never the same bytes."""
     if path.name.startswith(".") or path.name.endswith(("~", ".tmp", ".swp")):
         return False
     try:
@@ -262,16 +266,20 @@ def _counts_as_edit(path: Path, notes_dir: Path, own_writes: dict[Path, int]) ->
         inside = ()
     if any(part.startswith(".") for part in inside):
         return False
+    ours = own_writes.get(path.resolve())
+    if ours is None:
+        return True
     try:
-        return own_writes.get(path.resolve()) != path.stat().st_mtime_ns
+        return ours != hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return True  # deleted: rebuild without it
 
 
 def _watch_once(
     notes_dir: Path, target: Path, config: Config, *, strict: bool, write_ids: bool
-) -> dict[Path, int]:
-    """Rebuild once, print one line, never stop the watch; return the notes we rewrote."""
+) -> dict[Path, str]:
+    """Rebuild once, print one line, never stop the watch; return the notes we rewrote,
+    each with a hash of the bytes we wrote."""
     stamp = datetime.now().strftime("%H:%M:%S")
     try:
         result = run_build(notes_dir, target, config, write_ids=write_ids, strict=strict)
@@ -290,5 +298,4 @@ def _watch_once(
             f"[{stamp}] Not rebuilt ({plural(len(problems), 'problem')}): {problems[0]}",
             err=True,
         )
-    rewritten = {Path(path).resolve() for path, _, _ in result.ids.written} if result.ids else set()
-    return {p: p.stat().st_mtime_ns for p in rewritten if p.exists()}
+    return dict(result.ids.digests) if result.ids else {}
