@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from torch.distributions import RelaxedBernoulli, RelaxedOneHotCategorical
 
+from paperdeck import gumbel
 from paperdeck.gumbel import (
     anneal_tau,
     gumbel_max,
@@ -577,3 +578,205 @@ def test_anneal_tau_invalid(kwargs: dict[str, float]) -> None:
     fn: Callable[..., float] = anneal_tau
     with pytest.raises(ValueError):
         fn(**kwargs)
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+def test_noise_from_extreme_bits_is_finite_and_bounded() -> None:
+    """The bit patterns at both ends of the uniform give the documented, finite extremes."""
+    for dtype, lo, hi in [(torch.float32, -2.8116, 16.6355), (torch.float64, -3.6038, 36.7368)]:
+        words = torch.tensor([0, -1], dtype=torch.int64)  # all-zero and all-one bits
+        if dtype == torch.float64:
+            words.bitwise_and_(gumbel._F64_MANTISSA).bitwise_or_(gumbel._F64_MINUS_ONE)
+        else:
+            words.bitwise_and_(gumbel._F32_MANTISSA).bitwise_or_(gumbel._F32_MINUS_ONE)
+        g = -gumbel._log_exponential_from(words.view(dtype))
+        assert torch.isfinite(g).all()
+        assert float(g.min()) == pytest.approx(lo, abs=1e-4)
+        assert float(g.max()) == pytest.approx(hi, abs=1e-4)
+
+
+def test_noise_bits_are_all_used() -> None:
+    """Each of the 23 mantissa bits behind a float32 uniform is a fair coin (no stuck bit)."""
+    n = 400_000
+    words = torch.empty((n + 1) // 2, dtype=torch.int64).random_(generator=gen(80))
+    words.bitwise_and_(gumbel._F32_MANTISSA)
+    m = words.view(torch.int32)[:n].long()
+    for bit in range(23):
+        ones = int(((m >> bit) & 1).sum())
+        assert abs(ones - n / 2) < 5 * math.sqrt(n / 4), bit  # 5 sigma
+
+
+def reference_softmax(
+    logits: torch.Tensor, g: torch.Tensor, tau: float, dim: int = -1
+) -> torch.Tensor:
+    """What F.gumbel_softmax computes from the same noise: ``logits + g`` rounded to the
+    logits' dtype (as any sampler in that dtype must), the rest in float64."""
+    return torch.softmax((logits + g.to(logits.dtype)).double() / tau, dim)
+
+
+@pytest.mark.parametrize("k", [3, 10, 200])
+@pytest.mark.parametrize("tau", [0.05, 0.5, 4.0])
+def test_soft_matches_reference_when_rows_are_far_apart(k: int, tau: float) -> None:
+    """Rows hundreds of nats below the largest (the one-shift path cannot keep them) are
+    redone: a few alone, or all of them when they are many."""
+    for far_rows in (slice(0, 3), slice(0, None, 2)):
+        logits = torch.randn(64, k, generator=gen(81), dtype=torch.float64) * 2
+        logits[far_rows] -= 500.0
+        g = gumbel_noise(logits.shape, generator=gen(82), dtype=torch.float64)
+        for dtype in (torch.float32, torch.float64):
+            ref = reference_softmax(logits.to(dtype), g, tau)
+            y = gumbel_softmax(logits.to(dtype), tau, noise=g.to(dtype))
+            tol = 1e-5 if dtype == torch.float32 else 1e-12
+            torch.testing.assert_close(y.double(), ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("k", [3, 40])
+@pytest.mark.parametrize("hard", [False, True])
+def test_masked_classes_match_reference(k: int, hard: bool) -> None:
+    """-inf entries hide the spread of the rows: the row maxima decide, the sample is exact."""
+    logits = torch.randn(500, k, generator=gen(103), dtype=torch.float64)
+    logits[torch.rand(500, k, generator=gen(104)) < 0.3] = -math.inf
+    logits[:, 0] = logits[:, 0].clamp(min=-5.0)  # at least one class left in every row
+    g = gumbel_noise(logits.shape, generator=gen(105), dtype=torch.float64)
+    x = logits.clone().requires_grad_()
+    y = gumbel_softmax(x, 0.3, hard=hard, noise=g)
+    ref = reference_softmax(logits, g, 0.3)
+    expected = F.one_hot(ref.argmax(-1), k).double() if hard else ref
+    torch.testing.assert_close(y.detach(), expected, rtol=1e-12, atol=1e-12)
+    (y * torch.arange(k, dtype=torch.float64)).sum().backward()
+    x_ref = logits.clone().requires_grad_()
+    (torch.softmax((x_ref + g) / 0.3, -1) * torch.arange(k, dtype=torch.float64)).sum().backward()
+    assert x.grad is not None and x_ref.grad is not None
+    torch.testing.assert_close(x.grad, x_ref.grad.nan_to_num(0.0), rtol=1e-10, atol=1e-12)
+
+
+def test_few_far_rows_are_redone_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    exp_rows = gumbel._exp_rows
+
+    def spy(w: torch.Tensor, m: torch.Tensor, scale: float) -> torch.Tensor:
+        calls.append(w.shape[0])
+        return exp_rows(w, m, scale)
+
+    monkeypatch.setattr(gumbel, "_exp_rows", spy)
+    logits = torch.randn(100, 3, generator=gen(83))
+    logits[7] -= 1000.0
+    gumbel_softmax(logits, 0.5, generator=gen(84))
+    assert calls == [1]  # only row 7
+    logits[::2] -= 1000.0
+    gumbel_softmax(logits, 0.5, generator=gen(84))
+    assert calls == [1, 100]  # half the rows: all redone with their own maxima
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4, 1e30])
+@pytest.mark.parametrize("tau", [1e-6, 0.1, 1e3, 1e39])
+def test_soft_large_logits_and_extreme_tau(scale: float, tau: float) -> None:
+    """Large |logits| / tau takes the two-pass shift: the sample still matches the reference."""
+    logits = torch.randn(50, 6, generator=gen(85)) * scale
+    g = gumbel_noise(logits.shape, generator=gen(86))
+    ref = reference_softmax(logits, g, min(tau, torch.finfo(torch.float32).max))
+    y = gumbel_softmax(logits, tau, noise=g)
+    torch.testing.assert_close(y.double(), ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [3, 100])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_hard_ties_take_the_first_maximum(k: int, requires_grad: bool) -> None:
+    """Exact ties in logits + g (zero noise here) give one 1, at argmax's first maximum."""
+    logits = torch.randint(0, 3, (300, k), generator=gen(87)).float()
+    logits[:, -1] = logits.max(-1).values  # the last class ties with the row's maximum
+    x = logits.clone().requires_grad_(requires_grad)
+    y = gumbel_softmax(x, 0.5, hard=True, noise=torch.zeros_like(logits))
+    assert torch.equal(y.detach(), F.one_hot(logits.argmax(-1), k).float())
+    y0 = gumbel_softmax(logits, 0.0, noise=torch.zeros_like(logits))
+    assert torch.equal(y0, F.one_hot(logits.argmax(-1), k).float())
+
+
+@pytest.mark.parametrize(("shape", "dim"), [((500, 3), -1), ((40, 300), -1), ((6, 4, 5), 1)])
+@pytest.mark.parametrize("hard", [False, True])
+@pytest.mark.parametrize("tau", [0.3, 1.0, 3.0])
+def test_gradient_matches_autograd_of_the_formula(
+    shape: tuple[int, ...], dim: int, hard: bool, tau: float
+) -> None:
+    """The custom backward equals autograd through softmax((l + g) / tau) (straight-through
+    for hard), for short rows, long rows and a middle class dim."""
+    logits = torch.randn(shape, generator=gen(88), dtype=torch.float64) * 2
+    g = gumbel_noise(shape, generator=gen(89), dtype=torch.float64)
+    weights = torch.randn(shape, generator=gen(90), dtype=torch.float64)
+    x = logits.clone().requires_grad_()
+    y = gumbel_softmax(x, tau, hard=hard, dim=dim, noise=g)
+    (y * weights).sum().backward()
+    x_ref = logits.clone().requires_grad_()
+    (torch.softmax((x_ref + g) / tau, dim) * weights).sum().backward()
+    assert x.grad is not None and x_ref.grad is not None
+    torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("far_rows", [slice(0, 1), slice(0, None, 2)])
+def test_hard_gradient_when_rows_are_far_apart(far_rows: slice) -> None:
+    """Straight-through with rows hundreds of nats apart: the soft sample saved for the
+    backward takes each row's own maximum."""
+    logits = torch.randn(64, 5, generator=gen(100), dtype=torch.float64)
+    logits[far_rows] -= 700.0
+    g = gumbel_noise(logits.shape, generator=gen(101), dtype=torch.float64)
+    weights = torch.randn(64, 5, generator=gen(102), dtype=torch.float64)
+    x = logits.clone().requires_grad_()
+    y = gumbel_softmax(x, 0.2, hard=True, noise=g)
+    assert torch.equal(y.detach(), F.one_hot((logits + g).argmax(-1), 5).double())
+    (y * weights).sum().backward()
+    x_ref = logits.clone().requires_grad_()
+    (torch.softmax((x_ref + g) / 0.2, -1) * weights).sum().backward()
+    assert x.grad is not None
+    torch.testing.assert_close(x.grad, x_ref.grad)
+
+
+def test_gradient_through_the_generator_path() -> None:
+    """With a generator (no noise given) the same draw is used in forward and backward."""
+    logits = torch.randn(200, 3, generator=gen(91), dtype=torch.float64)
+    weights = torch.randn(200, 3, generator=gen(92), dtype=torch.float64)
+    x = logits.clone().requires_grad_()
+    y = gumbel_softmax(x, 0.5, generator=gen(93))
+    (y * weights).sum().backward()
+    g = gumbel_noise(logits.shape, generator=gen(93), dtype=torch.float64)
+    torch.testing.assert_close(y.detach(), reference_softmax(logits, g, 0.5))
+    x_ref = logits.clone().requires_grad_()
+    (torch.softmax((x_ref + g) / 0.5, -1) * weights).sum().backward()
+    assert x.grad is not None
+    torch.testing.assert_close(x.grad, x_ref.grad)
+
+
+def test_generator_path_double_backward() -> None:
+    logits = torch.randn(3, 4, dtype=torch.float64, generator=gen(94)).requires_grad_()
+    for hard in (False, True):
+
+        def f(x: torch.Tensor, h: bool = hard) -> torch.Tensor:
+            return gumbel_softmax(x, 0.7, hard=h, generator=gen(95))
+
+        assert torch.autograd.gradgradcheck(f, logits)
+
+
+def test_same_noise_with_and_without_grad() -> None:
+    """The sample does not depend on whether logits need a gradient."""
+    logits = torch.randn(300, 7, generator=gen(96))
+    for hard in (False, True):
+        a = gumbel_softmax(logits, 0.4, hard=hard, generator=gen(97))
+        b = gumbel_softmax(logits.clone().requires_grad_(), 0.4, hard=hard, generator=gen(97))
+        assert torch.equal(a, b.detach())
+    soft = gumbel_softmax(logits, 0.4, generator=gen(97))
+    hard_y = gumbel_softmax(logits, 0.4, hard=True, generator=gen(97))
+    assert torch.equal(hard_y, F.one_hot(soft.argmax(-1), 7).float())
+
+
+@pytest.mark.parametrize("hard", [False, True])
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, "masked"])
+def test_one_bad_row_among_many_raises(hard: bool, requires_grad: bool, bad: object) -> None:
+    logits = torch.randn(5000, 3, generator=gen(98))
+    if bad == "masked":
+        logits[1234] = -math.inf
+    else:
+        logits[1234, 1] = float(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="finite"):
+        gumbel_softmax(logits.requires_grad_(requires_grad), 0.5, hard=hard, generator=gen(99))

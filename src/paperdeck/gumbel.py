@@ -24,18 +24,34 @@ Equations of Jang et al. as they appear in the paper:
 
 Differences from :func:`torch.nn.functional.gumbel_softmax`: ``tau = 0`` gives the Gumbel-Max
 sample instead of NaN; the noise is never infinite; half-precision inputs are sampled and
-normalised in float32; ``hard=True`` returns an exactly one-hot forward; the noise comes from
-``torch.rand`` and two logs, several times cheaper on CPU than ``exponential_``.
+normalised in float32; ``hard=True`` returns an exactly one-hot forward; on CPU a row with no
+finite logit (or a NaN or +inf) raises ValueError instead of giving NaN.
+
+Speed (``bench/bench_gumbel.py``): the uniforms are raw random bits (``random_`` on int64:
+two 23-bit uniforms per 64-bit word, made floats by bit masks) and the noise two ``log1p``;
+``torch.rand`` converts each 32-bit draw in a scalar loop, and ``exponential_`` is slower
+still on CPU. For a float ``tau`` the softmax is ``exp2`` after one shift for the whole tensor,
+with matrix-vector row sums: no per-row broadcast before the final division, where
+``torch.softmax`` spends tens of ns a row on short rows; rows that shift would underflow are
+redone with their own maxima. Forward and backward are one autograd node that keeps only the
+soft sample. Checks read back single numbers: the largest entry (which the shift needs
+anyway), the sum of the row maxima and the least row sum (NaN, +inf or all -inf rows raise;
+underflowed rows are redone), the number of ones in a one-hot (tied maxima). On CPU that is
+no device sync, and only the last one is a pass over all entries. On other devices nothing is
+read back, so no call waits for the device, and invalid rows give NaN as in torch. No
+``torch.compile``: its random numbers would not come from the caller's ``generator``.
 Everything is device-agnostic: tensors are created on ``logits.device``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple, cast
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
@@ -50,9 +66,30 @@ __all__ = [
 
 Tau = float | Tensor
 
-# Below this many classes the no-grad path normalises with exp/sum/div instead of
-# torch.softmax, whose CPU kernel is slow on short rows (measured: ~4x at k = 3).
+# Rows shorter than this (along the last dim) take their maxima with max_pool1d and their
+# backward row sums with a matrix-vector product: below 16 lanes torch's row reductions and
+# softmax kernels stop vectorising (CPU, 10^6 rows of 3: amax 1.9 ms, max_pool1d 0.9 ms;
+# softmax backward 14 ms, with mv 3 ms).
 _SHORT_ROW = 16
+
+# With one shift for the whole tensor, a row is kept when its sum of exp2 is at least this
+# (its maximum at most 30 bits below 2^0): only entries below 2^-96 of their row (subnormal
+# exp2) lose bits. Rows further down are redone with their own maxima.
+_MIN_ROW_SUM = 2.0**-30
+
+# Below this |log2(e) max(w) / tau|, exp2's argument is one pass ``c w + b``: it rounds to
+# ulps of c w, as ``(logits + g) / tau`` does in torch; above it, ``w - max`` comes first.
+_ONE_PASS_RANGE = 2.0**10
+
+_LOG2E = 1.0 / math.log(2.0)
+_MINUS_ONE = {dtype: torch.tensor(-1.0, dtype=dtype) for dtype in (torch.float32, torch.float64)}
+
+# Random int64 words -> floats -(1 + m 2^-p) in (-2, -1]: keep the p mantissa bits, set the
+# sign and the exponent of 1. float32 masks act on both 32-bit halves of a word at once.
+_F32_MANTISSA = 0x007FFFFF_007FFFFF
+_F32_MINUS_ONE = 0xBF800000_BF800000 - 2**64
+_F64_MANTISSA = 0x000FFFFF_FFFFFFFF
+_F64_MINUS_ONE = 0xBFF00000_00000000 - 2**64
 
 
 class GumbelMaxSample(NamedTuple):
@@ -93,21 +130,48 @@ def _class_dim(logits: Tensor, dim: int) -> int:
     return dim
 
 
+def _random_minus_ones(
+    n: int, dtype: torch.dtype, generator: torch.Generator | None, device: torch.device | str | None
+) -> Tensor:
+    """``n`` floats ``-(1 + m 2^-p)``, ``m`` uniform on ``p`` = 23 (float32) or 52 bits.
+
+    ``random_`` on int64 fills 63 uniform bits per word from the generator (two 32-bit draws),
+    so one word holds two float32 uniforms; masking the bits costs two cheap passes where
+    ``torch.rand`` converts each draw in a scalar loop.
+    """
+    if dtype == torch.float64:
+        words = torch.empty(n, dtype=torch.int64, device=device).random_(generator=generator)
+        return words.bitwise_and_(_F64_MANTISSA).bitwise_or_(_F64_MINUS_ONE).view(dtype)
+    words = torch.empty((n + 1) // 2, dtype=torch.int64, device=device).random_(generator=generator)
+    floats = words.bitwise_and_(_F32_MANTISSA).bitwise_or_(_F32_MINUS_ONE).view(dtype)
+    return floats if n % 2 == 0 else floats[:n]
+
+
+def _log_exponential_from(minus_ones: Tensor) -> Tensor:
+    """``log E = -g`` (``E ~ Exp(1)``) from :func:`_random_minus_ones`' output, in place.
+
+    ``x = f + (1 - 2^-(p+1)) = -(2m + 1) 2^-(p+1)`` is exact, so ``u = 1 + x`` is the midpoint
+    of one of ``2^p`` equal bins of (0, 1): never 0 or 1, so the noise is always finite.
+    ``E = -log1p(x)``; ``log E = log1p(E - 1)`` (``log1p`` is ~1.6x cheaper than ``log`` on
+    CPU), where ``E - 1`` rounds only for ``E < 1/2``, to a multiple of ``2^-(p+1)``: it moves
+    ``E`` by at most a quarter of the gap between two of its possible values there.
+    """
+    half_bin = torch.finfo(minus_ones.dtype).eps / 2  # 2^-(p+1)
+    log_u = minus_ones.add_(1.0 - half_bin).log1p_()
+    minus_one = _MINUS_ONE[log_u.dtype]  # a CPU scalar: fine on any device
+    return torch.add(minus_one, log_u, alpha=-1, out=log_u).log1p_()  # log1p(E - 1)
+
+
 def _log_exponential(
     shape: Sequence[int],
     generator: torch.Generator | None,
     dtype: torch.dtype,
     device: torch.device | str | None,
 ) -> Tensor:
-    """``log(-log u)`` = ``-g`` for ``u`` uniform strictly inside (0, 1); always finite.
-
-    ``torch.rand`` is in [0, 1); clamping to ``[tiny, 1 - eps/2]`` (the largest float below 1)
-    keeps both logs finite on any backend. ``rand`` plus two in-place logs is several times
-    cheaper on CPU than ``exponential_`` and exact to the resolution of ``rand``.
-    """
-    u = torch.rand(tuple(shape), generator=generator, dtype=dtype, device=device)
-    fi = torch.finfo(dtype)
-    return u.clamp_(min=fi.tiny, max=1.0 - fi.eps / 2).log_().neg_().log_()
+    """``log(-log u)`` = ``-g`` for ``u`` uniform strictly inside (0, 1), a fresh contiguous
+    tensor of ``shape``; always finite (float32: ``-g`` in [-16.64, 2.81])."""
+    minus_ones = _random_minus_ones(math.prod(shape), dtype, generator, device)
+    return _log_exponential_from(minus_ones).view(tuple(shape))
 
 
 def _needs_grad(*tensors: object) -> bool:
@@ -116,17 +180,23 @@ def _needs_grad(*tensors: object) -> bool:
     )
 
 
-def _check_row_max(m: Tensor) -> float:
-    """Largest ``|max_i (logits + g)_i|`` over rows; ValueError if a row has no valid class."""
-    if m.numel() == 0:
-        return 0.0
-    mabs = float(m.abs().amax())
-    if not math.isfinite(mabs):
-        raise ValueError(
-            "every row of logits needs at least one finite entry and no NaN or +inf "
-            "(a row of all -inf has no class to sample)"
-        )
-    return mabs
+def _invalid_rows() -> ValueError:
+    return ValueError(
+        "every row of logits needs at least one finite entry and no NaN or +inf "
+        "(a row of all -inf has no class to sample)"
+    )
+
+
+def _check_row_max(m: Tensor) -> None:
+    """ValueError if a row maximum of ``logits + g`` is not finite (NaN, +inf, all -inf).
+
+    On CPU this reads one sum of the row maxima (no device sync; one more pass over them only
+    when the sum is not finite). On other devices it checks nothing, so that no call waits.
+    """
+    if m.device.type != "cpu" or m.numel() == 0 or math.isfinite(float(m.sum())):
+        return
+    if not bool(torch.isfinite(m).all()):  # the sum may also overflow from finite maxima
+        raise _invalid_rows()
 
 
 def _validate_tau_number(tau: float, *, allow_zero: bool) -> float:
@@ -202,6 +272,214 @@ class _StraightThrough(torch.autograd.Function):
         return grad, None, None
 
 
+@functools.lru_cache(maxsize=64)
+def _ones(k: int, dtype: torch.dtype) -> Tensor:
+    """A CPU vector of ``k`` ones, for row sums as matrix-vector products (never written)."""
+    return torch.ones(k, dtype=dtype)
+
+
+def _is_short(w: Tensor, dim: int) -> bool:
+    return w.device.type == "cpu" and dim == w.ndim - 1 and w.shape[dim] < _SHORT_ROW
+
+
+def _perturbed(logits: Tensor, noise: Tensor | None, generator: torch.Generator | None) -> Tensor:
+    """A fresh contiguous ``logits + g`` in the compute dtype (plain ops: no autograd)."""
+    cdtype = _compute_dtype(logits.dtype)
+    if noise is None:
+        le = _log_exponential(logits.shape, generator, cdtype, logits.device)
+        return torch.sub(logits, le, out=le)
+    w = torch.empty(logits.shape, dtype=cdtype, device=logits.device)
+    return torch.add(logits, noise.to(cdtype), out=w)
+
+
+def _row_max(w: Tensor, dim: int) -> Tensor:
+    """Row maxima of a contiguous ``w`` along ``dim`` (kept as a size-1 dim); NaN propagates."""
+    k = w.shape[dim]
+    if k > 1 and _is_short(w, dim):
+        return F.max_pool1d(w.view(1, 1, -1), k, k).view(*w.shape[:-1], 1)
+    return w.amax(dim, keepdim=True)
+
+
+def _one_hot_of_max(w: Tensor, m: Tensor, dim: int) -> Tensor:
+    """One-hot (``w``'s dtype) of the first maximum of each row, given the row maxima ``m``.
+
+    ``w >= m`` marks the maxima in one pass; only a row where two entries tie for the
+    maximum needs more, and on CPU one sum tells whether any row does.
+    """
+    hot = torch.ge(w, m, out=torch.empty_like(w))
+    if hot.device.type == "cpu":
+        # A float32 sum of 0s and 1s is exact below 2^24 terms.
+        total = hot.sum() if hot.numel() < 2**24 else hot.sum(dtype=torch.float64)
+        if float(total) * w.shape[dim] == hot.numel():
+            return hot
+    return hot.mul_(hot.cumsum(dim) == 1)  # keep the first of tied maxima, as argmax does
+
+
+def _exp_rows(w: Tensor, m: Tensor, scale: float) -> Tensor:
+    """``exp2(scale (w - m))`` over its row sums along the last dim, in ``w``'s memory; ``m``:
+    finite row maxima, so every row sum is at least 1."""
+    k = w.shape[-1]
+    y = torch.sub(w, m, out=w).mul_(scale).exp2_()
+    s = torch.mv(y.view(-1, k), _ones(k, y.dtype))
+    return y.div_(s.view(*w.shape[:-1], 1))  # not * (1 / s): a lone entry must give exactly 1
+
+
+def _soft_last_cpu(w: Tensor, tau: float, m: Tensor | None) -> Tensor:
+    """``softmax(w / tau)`` along the last dim of a contiguous CPU ``w``, in ``w``'s memory.
+    ``m``: the row maxima, checked, if known.
+
+    One shift for the whole tensor: ``exp2(c w + b)`` with ``c = log2(e) / tau`` and ``b``
+    putting the largest entry just below overflow (``c (w - top) + head`` when ``c w`` would
+    round away differences): scalar passes, where a per-row shift broadcasts over short rows
+    at several times the cost. A row whose maximum lies more than ``window`` bits below the
+    largest one would lose precision (or underflow to 0) with it: when the spread of the
+    entries cannot rule that out (small tau, -inf entries), the row maxima decide; such
+    rows are redone with their own maxima, alone when they are few, all rows when many.
+    """
+    k = w.shape[-1]
+    rows = w.numel() // k
+    fi = torch.finfo(w.dtype)
+    scale = min(_LOG2E / tau, fi.max)
+    # Row sums stay below half the largest float: the largest entry is about 2^head.
+    head = math.floor(math.log2(fi.max)) - 1 - math.ceil(math.log2(k))
+    window = head - math.log2(_MIN_ROW_SUM)
+    low_t, top_t = torch.aminmax(w if m is None else m)
+    low, top = float(low_t), float(top_t)
+    far = None
+    if not (top - low) * scale <= window:  # also for NaN and infinities
+        if m is None:
+            m = _row_max(w, w.ndim - 1)
+            _check_row_max(m)
+            top = float(m.amax())
+        index = m.view(rows).sub(top).mul_(-scale).gt_(window).nonzero().squeeze(1)
+        if 8 * index.numel() > rows:
+            return _exp_rows(w, m, scale)
+        if index.numel() > 0:  # copied out before w is overwritten
+            far = (index, w.view(rows, k)[index], m.view(rows, 1)[index])
+    if abs(scale * top) <= _ONE_PASS_RANGE:
+        torch.add(torch.tensor(head - scale * top, dtype=w.dtype), w, alpha=scale, out=w)
+    else:  # c w would round away the differences: shift first
+        torch.add(torch.tensor(float(head), dtype=w.dtype), w.sub_(top), alpha=scale, out=w)
+    y = w.exp2_()
+    s = torch.mv(y.view(rows, k), _ones(k, w.dtype))
+    y.div_(s.view(*w.shape[:-1], 1))  # not * (1 / s): a lone entry must give exactly 1
+    if far is not None:
+        index, part, part_m = far
+        y.view(rows, k).index_copy_(0, index, _exp_rows(part, part_m, scale))
+    return y
+
+
+def _soft(w: Tensor, tau: float, dim: int, m: Tensor | None) -> Tensor:
+    """``softmax(w / tau)`` along ``dim``, consuming ``w``; ``m``: the row maxima if known.
+
+    On CPU along the last dim :func:`_soft_last_cpu`; elsewhere ``softmax((w - m) / tau)``.
+    Every path shifts by a maximum before dividing, so a tau far below 1 cannot overflow.
+    """
+    if w.device.type == "cpu" and dim == w.ndim - 1:
+        return _soft_last_cpu(w, tau, m)
+    if m is None:
+        m = w.amax(dim, keepdim=True)
+    _check_row_max(m)
+    y = torch.sub(w, m, out=w).div_(tau)
+    return torch.softmax(y, dim, out=y)
+
+
+def _soft_backward(grad: Tensor, y: Tensor, tau: float, dim: int) -> Tensor:
+    """Gradient w.r.t. ``w`` of ``y = softmax(w / tau)``: ``y * (grad - sum(grad * y)) / tau``."""
+    if torch.is_grad_enabled():  # double backward: differentiable, out-of-place ops
+        return y * (grad - (grad * y).sum(dim, keepdim=True)) / tau
+    k = y.shape[dim]
+    if _is_short(y, dim):
+        s = torch.mv((grad * y).reshape(-1, k), _ones(k, y.dtype))
+        out = torch.sub(grad, s.view(*y.shape[:-1], 1)).mul_(y)
+    else:
+        out = torch._softmax_backward_data(grad, y, dim, y.dtype)
+    return out if tau == 1.0 else out.div_(tau)
+
+
+class _GumbelSoftmax(torch.autograd.Function):
+    """``softmax((logits + g) / tau)`` as one autograd node that saves only that soft sample.
+
+    With ``hard`` it returns ``(one_hot(argmax), soft sample)``; the backward sends the
+    one-hot's gradient to the soft sample (straight-through), whose Jacobian-vector product
+    is :func:`_soft_backward`. The soft sample is an output, so double backward works too.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        logits: Tensor,
+        tau: float,
+        hard: bool,
+        dim: int,
+        generator: torch.Generator | None,
+        noise: Tensor | None,
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        ctx.tau, ctx.dim, ctx.in_dtype = tau, dim, logits.dtype
+        ctx.set_materialize_grads(False)
+        w = _perturbed(logits, noise, generator)
+        if not hard:
+            y = _soft(w, tau, dim, None)
+            ctx.save_for_backward(y)
+            return y
+        m = _row_max(w, dim)
+        _check_row_max(m)
+        hot = _one_hot_of_max(w, m, dim)
+        y = _soft(w, tau, dim, m)
+        ctx.save_for_backward(y)
+        return hot, y
+
+    @staticmethod
+    def backward(
+        ctx: Any, *grads: Tensor | None
+    ) -> tuple[Tensor | None, None, None, None, None, None]:
+        (y,) = ctx.saved_tensors
+        given = [g for g in grads if g is not None]
+        if not given:
+            return None, None, None, None, None, None
+        grad = given[0] if len(given) == 1 else given[0] + given[1]
+        dw = _soft_backward(grad, y, ctx.tau, ctx.dim)
+        return dw.to(ctx.in_dtype), None, None, None, None, None
+
+
+def _gumbel_softmax_autograd(
+    logits: Tensor,
+    t: float | Tensor,
+    hard: bool,
+    dim: int,
+    generator: torch.Generator | None,
+    noise: Tensor | None,
+) -> Tensor:
+    """Plain-autograd Gumbel-Softmax: a tensor ``tau`` (one temperature per row, maybe with a
+    gradient), noise that needs a gradient, or empty logits. Not the fast path."""
+    cdtype = _compute_dtype(logits.dtype)
+    if noise is not None:
+        w = logits + noise.to(cdtype)
+        if w.dtype != cdtype:
+            w = w.to(cdtype)
+    else:
+        w = logits - _log_exponential(logits.shape, generator, cdtype, logits.device)
+    wd = w.detach()
+    m = wd.amax(dim, keepdim=True)
+    _check_row_max(m)
+    index = wd.argmax(dim, keepdim=True)
+    if isinstance(t, float):
+        if t == 0.0:  # Gumbel-Max: the tau -> 0 limit; a sample, no gradient.
+            return _one_hot(index, wd, dim, logits.dtype)
+        y_soft = torch.softmax((w - m) / t, dim)
+    else:
+        # Rows with tau = 0 are their Gumbel-Max one-hot, with zero (not NaN) gradient.
+        zero_rows = t == 0
+        safe_t = torch.where(zero_rows, torch.ones_like(t), t)
+        y_soft = torch.softmax((w - m) / safe_t, dim)
+        y_soft = torch.where(zero_rows, _one_hot(index, wd, dim, cdtype), y_soft)
+    if y_soft.dtype != logits.dtype:
+        y_soft = y_soft.to(logits.dtype)
+    if not hard:
+        return y_soft
+    return cast(Tensor, _StraightThrough.apply(y_soft, index, dim))  # type: ignore[no-untyped-call]
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -215,8 +493,9 @@ def gumbel_noise(
 
     Generated in float32 (float64 when asked for) and then cast, so float16/bfloat16 callers
     get noise from a full-precision uniform rather than from a 10- or 7-bit one.
-    The tails are cut where ``rand`` runs out of bits: in float32 g lies in about [-2.8, 16.6]
-    (``u = 0`` is mapped to the smallest normal float, g = -4.5), each cut tail holding ~6e-8.
+    ``u`` is the midpoint of one of 2^23 (float64: 2^52) equal bins of (0, 1), so the tails
+    are cut where the uniform runs out of bits: in float32 g lies in [-2.81, 16.64], each cut
+    tail holding ~6e-8. The same noise as :func:`gumbel_softmax` draws from ``generator``.
     """
     shape_t = (shape,) if isinstance(shape, int) else tuple(shape)
     gen_dtype = _compute_dtype(dtype)
@@ -231,14 +510,12 @@ def gumbel_max(
 
     ``logits`` may be unnormalised; ``-inf`` entries (masked classes) are never chosen.
     Returns the indices (``logits``' shape without ``dim``) and the one-hot (``logits``' shape
-    and dtype). Raises ValueError if a row has no finite logit or holds NaN/+inf.
+    and dtype). Raises ValueError (on CPU) if a row has no finite logit or holds NaN/+inf.
     This is a sample, not a relaxation: it carries no gradient.
     """
     dim = _class_dim(logits, dim)
-    cdtype = _compute_dtype(logits.dtype)
     with torch.no_grad():
-        le = _log_exponential(logits.shape, generator, cdtype, logits.device)
-        w = torch.sub(logits, le, out=le)
+        w = _perturbed(logits, None, generator)
         values, index = torch.max(w, dim, keepdim=True)
         _check_row_max(values)
         one_hot = _one_hot(index, w, dim, logits.dtype)
@@ -263,86 +540,39 @@ def gumbel_softmax(
     ``hard=True`` is the Straight-Through Gumbel-Softmax estimator (Sec. 2.2): the forward value
     is exactly ``one_hot(argmax(logits + g))``, the backward is the soft sample's gradient.
     ``noise`` (standard Gumbel, logits' shape) replaces the internal draw, e.g. to reuse one
-    draw across temperatures or for gradcheck. Computed in float32 (float64 for float64 input)
-    with the row maximum subtracted when ``(logits + g) / tau`` would overflow; the result has
-    the dtype of ``logits``. Rows whose logits are all ``-inf`` raise ValueError.
+    draw across temperatures or for gradcheck. Computed in float32 (float64 for float64 input),
+    shifted by a maximum so that no ``tau`` overflows; the result has the dtype of ``logits``.
+    On CPU, rows whose logits are all ``-inf`` (or hold NaN or +inf) raise ValueError; on other
+    devices nothing is checked (no call waits for the device) and such rows come out NaN.
     """
     dim = _class_dim(logits, dim)
     cdtype = _compute_dtype(logits.dtype)
     shape = logits.shape
     t = _prepare_tau(tau, shape, dim, cdtype, logits.device, allow_zero=True)
-    grad = _needs_grad(logits, t, noise)
-
-    # w = logits + g, in the compute dtype (in place when autograd allows it).
-    if noise is not None:
-        if noise.shape != shape:
-            raise ValueError(f"noise shape {tuple(noise.shape)} != logits shape {tuple(shape)}")
-        w = logits + noise.to(cdtype)
-        if w.dtype != cdtype:
-            w = w.to(cdtype)
-    else:
-        le = _log_exponential(shape, generator, cdtype, logits.device)
-        w = logits - le if grad else torch.sub(logits, le, out=le)
+    if noise is not None and noise.shape != shape:
+        raise ValueError(f"noise shape {tuple(noise.shape)} != logits shape {tuple(shape)}")
+    if not isinstance(t, float) or _needs_grad(noise) or logits.numel() == 0:
+        if isinstance(t, float):
+            fi = torch.finfo(cdtype)
+            t = 0.0 if t == 0.0 else min(max(t, fi.tiny), fi.max)
+        return _gumbel_softmax_autograd(logits, t, hard, dim, generator, noise)
 
     out_dtype = logits.dtype
-    if isinstance(t, float) and t == 0.0:
-        # Gumbel-Max: the tau -> 0 limit. A sample, no gradient.
+    if t == 0.0 or (hard and not _needs_grad(logits)):
+        # Gumbel-Max: argmax((l + g) / tau) = argmax(l + g); a sample, no gradient.
         with torch.no_grad():
-            values, index = torch.max(w, dim, keepdim=True)
-            _check_row_max(values)
-            return _one_hot(index, w, dim, out_dtype)
-
-    if hard and not grad:
-        # Forward only: argmax((l + g) / tau) = argmax(l + g) for tau > 0; no softmax needed.
-        values, index = torch.max(w, dim, keepdim=True)
-        _check_row_max(values)
-        return _one_hot(index, w, dim, out_dtype)
-
-    # Row maxima (overflow guard and validity check) and, for the straight-through estimator,
-    # the Gumbel-Max index, both taken before w is overwritten.
-    st_index: Tensor | None = None
-    if hard:
-        m, st_index = torch.max(w.detach(), dim, keepdim=True)
+            w = _perturbed(logits, noise, generator)
+            m = _row_max(w, dim)
+            _check_row_max(m)
+            return _one_hot_of_max(w, m, dim).to(out_dtype)
+    fi = torch.finfo(cdtype)
+    t = min(max(t, fi.tiny), fi.max)  # beyond these tau rounds to 0 or inf in cdtype
+    if _needs_grad(logits):
+        out = _GumbelSoftmax.apply(logits, t, hard, dim, generator, noise)  # type: ignore[no-untyped-call]
+        y = cast(Tensor, out[0] if hard else out)
     else:
-        m = w.detach().amax(dim, keepdim=True)
-    mabs = _check_row_max(m)
-    big = torch.finfo(cdtype).max / 8
-    if isinstance(t, float):
-        t = min(t, torch.finfo(cdtype).max)  # a larger tau would round to inf: -inf/inf = NaN
-        if grad:
-            if mabs > big * t:  # (l + g) / tau would overflow: shift first (softmax-invariant)
-                w = w - m
-            if t != 1.0:
-                w = w / t
-            y_soft = torch.softmax(w, dim)
-        elif shape[dim] < _SHORT_ROW:
-            # torch.softmax is several times slower than these passes on short rows.
-            w.sub_(m)
-            if t != 1.0:
-                w.div_(t)
-            w.exp_()
-            y_soft = w.div_(w.sum(dim, keepdim=True))
-        else:
-            if mabs > big * t:
-                w.sub_(m)
-            if t != 1.0:
-                w.div_(t)
-            y_soft = torch.softmax(w, dim, out=w)
-    else:
-        zero_rows = t == 0
-        safe_t = torch.where(zero_rows, torch.ones_like(t), t)
-        w_soft = (w - m) / safe_t
-        y_soft = torch.softmax(w_soft, dim)
-        if bool(zero_rows.any()):
-            index = st_index if st_index is not None else w.detach().argmax(dim, keepdim=True)
-            hot = _one_hot(index, w, dim, cdtype)
-            y_soft = torch.where(zero_rows, hot, y_soft)
-
-    if y_soft.dtype != out_dtype:
-        y_soft = y_soft.to(out_dtype)
-    if st_index is None:
-        return y_soft
-    return cast(Tensor, _StraightThrough.apply(y_soft, st_index, dim))  # type: ignore[no-untyped-call]
+        y = _soft(_perturbed(logits, noise, generator), t, dim, None)
+    return y if y.dtype == out_dtype else y.to(out_dtype)
 
 
 def log_prob(y: Tensor, logits: Tensor, tau: Tau, dim: int = -1) -> Tensor:
