@@ -30,16 +30,18 @@ finite logit (or a NaN or +inf) raises ValueError instead of giving NaN.
 Speed (``bench/bench_gumbel.py``): the uniforms are raw random bits (``random_`` on int64:
 two 23-bit uniforms per 64-bit word, made floats by bit masks) and the noise two ``log1p``;
 ``torch.rand`` converts each 32-bit draw in a scalar loop, and ``exponential_`` is slower
-still on CPU. For a float ``tau`` the softmax is ``exp2`` after one shift for the whole tensor,
-with matrix-vector row sums: no per-row broadcast before the final division, where
-``torch.softmax`` spends tens of ns a row on short rows; rows that shift would underflow are
-redone with their own maxima. Forward and backward are one autograd node that keeps only the
-soft sample. Checks read back single numbers: the largest entry (which the shift needs
-anyway), the sum of the row maxima and the least row sum (NaN, +inf or all -inf rows raise;
-underflowed rows are redone), the number of ones in a one-hot (tied maxima). On CPU that is
-no device sync, and only the last one is a pass over all entries. On other devices nothing is
-read back, so no call waits for the device, and invalid rows give NaN as in torch. No
-``torch.compile``: its random numbers would not come from the caller's ``generator``.
+still on CPU. For a float ``tau`` on CPU the softmax is ``exp2`` after one shift for the whole
+tensor, in place, with matrix-vector row sums: no per-row broadcast but the final division,
+where ``torch.softmax`` spends tens of ns a row on short rows. Rows that shift would leave
+too small are redone with their own maxima. Forward and backward are one autograd node that
+keeps only the soft sample. Checks read back single numbers: the smallest and largest entry
+(which the shift needs anyway; all finite and close enough means every row is valid and
+fits), else the sum of the row maxima (NaN, +inf or all -inf rows raise ValueError) and the
+number of rows too far down; for ``hard`` also that sum and the number of ones in the
+one-hot (tied maxima).
+On CPU that is no device sync. On other devices nothing is read back, so no call waits for
+the device, and invalid rows give NaN as in torch. No ``torch.compile``: its random numbers
+would not come from the caller's ``generator``.
 Everything is device-agnostic: tensors are created on ``logits.device``.
 """
 
