@@ -3,7 +3,8 @@
 A card's modification time is kept in the vault's card state while its content is the
 same, and moves forward when anything Anki would show changes: its text, an image it
 embeds (a new content-hashed name), a figure drawn again, a setting that changes it.
-``sync`` also keeps an edit made in Anki to a card that has not changed in the vault.
+``sync --one-way`` also keeps an edit made in Anki to a card that has not changed in the
+vault (two-way sync brings it back into the note: ``test_two_way_sync.py``).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def test_a_setting_updates_every_card_it_changes_and_only_those(
     assert counts(import_apkg(collection, Path("cards/notes.apkg"))) == (1, 0, 6)
 
 
-def test_sync_keeps_an_edit_made_in_anki_to_a_card_unchanged_here(
+def test_one_way_sync_keeps_an_edit_made_in_anki_to_a_card_unchanged_here(
     vault: Path, tmp_path: Path, collection: Any
 ) -> None:
     collection.close()
@@ -85,14 +86,16 @@ def test_sync_keeps_an_edit_made_in_anki_to_a_card_unchanged_here(
     note.write_text(
         note.read_text(encoding="utf-8").replace("What is the Gumbel-Max trick?", "What is it?")
     )
+    before = note.read_bytes()
 
-    result = cli_ok("sync", str(vault), "--collection", col)
+    result = cli_ok("sync", str(vault), "--collection", col, "--one-way")
 
     assert "updated note 1683650871138 (Question)" in result.output
     assert f"kept note {S2} as edited in Anki (Question)" in result.output
     assert "1 edited in Anki, kept" in result.output
+    assert note.read_bytes() == before  # one way: nothing comes back into the note
     with opened(Path(col)) as anki:
         assert anki.get_note(S2)["Question"] == "<p>Typo fixed while reviewing</p>"
         assert anki.get_note(S1)["Question"].startswith("<p>What is it?")
-    again = cli_ok("sync", str(vault), "--collection", col)
+    again = cli_ok("sync", str(vault), "--collection", col, "--one-way")
     assert "1 edited in Anki, kept" in again.output  # never overwritten later either

@@ -237,6 +237,20 @@ class DeckContent:
     how it resolved (see :class:`~paperdeck.buildcache.LastBuild`)."""
 
 
+def render_context(
+    vault: Vault, config: Config, generated: Mapping[str, Path], cache: BuildCache | None = None
+) -> RenderContext:
+    """What rendering the vault's notes depends on besides each note (one per build)."""
+    from paperdeck.cards.note_render import RenderContext
+
+    return RenderContext(
+        config=config,
+        vault_name=config.vault_name or vault.root.resolve().name,
+        index=VaultIndex(vault.root, vault.files, generated),
+        media_names=cache.media_names if cache is not None else MediaNames(),
+    )
+
+
 def collect_deck(
     vault: Vault,
     config: Config,
@@ -251,14 +265,7 @@ def collect_deck(
     With a cache, a note whose parse, settings and images are as last time is not rendered
     again. The notes to render are rendered on every core (``processes``: at most this many).
     """
-    from paperdeck.cards.note_render import RenderContext
-
-    context = RenderContext(
-        config=config,
-        vault_name=config.vault_name or vault.root.resolve().name,
-        index=VaultIndex(vault.root, vault.files, generated),
-        media_names=cache.media_names if cache is not None else MediaNames(),
-    )
+    context = render_context(vault, config, generated, cache)
     settings = context.fingerprint()
     keys = [vault.parse_keys.get(s.rel_text, "") for s in vault.sources]
     reuse = _still_valid(vault, keys, settings, context, cache) if cache is not None else {}

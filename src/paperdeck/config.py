@@ -28,7 +28,11 @@ _BOOLEANS = {
     *("curly_cloze", "card_tags", "add_context"),
 }
 _STYLE_KEYS = {"regex", "note_type", "fields", "name"}
-_CHOICES = {"adopted_source": ("append", "omit")}
+_CHOICES = {
+    "adopted_source": ("append", "omit"),
+    "sync_deck": ("anki", "notes"),
+    "sync_tags": ("added", "notes"),
+}
 DEFAULT_IGNORE = (".obsidian/**", ".trash/**", "**/.*/**", "templates/**", "Templates/**")
 
 
@@ -82,6 +86,12 @@ class Config:
     folder_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Tags for the cards of every note under a folder (``{"Maths" = ["maths"]}``); the
     tags of all enclosing folders add up."""
+    sync_deck: str = "anki"
+    """Two-way sync: ``anki`` keeps a card where it was moved in Anki until the note's deck
+    changes; ``notes`` moves it back to the note's deck on every sync."""
+    sync_tags: str = "added"
+    """Two-way sync: ``added`` keeps tags added in Anki (and writes those on every card of
+    a note into the note); ``notes``: the note's tags win (``leech``/``marked`` stay)."""
     extra_ignore: tuple[str, ...] = field(default=())
     """Patterns added on the command line."""
 

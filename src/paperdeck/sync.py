@@ -7,22 +7,30 @@ moment: their IDs are first recorded as pending in the vault's card state, then 
 into the notes, and only then are the Anki notes created with exactly those ids. A rerun
 adds the pending ones that never reached Anki, so no card is lost or added twice, and no
 Anki note ever exists whose ID is not in the vault.
+
+The sync is two-way (:mod:`paperdeck.twoway`): a card edited only in Anki is written back
+into its note, a card changed on both sides is a conflict that changes neither, and tags
+added in Anki come back. Notes take Anki's edits after Anki has taken the vault's changes,
+each note in one atomic write, and only if it still holds what was read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paperdeck.anki.adopt import adopt_options
 from paperdeck.anki.apkg import content_digest
 from paperdeck.anki.collection import (
+    AnkiSide,
     SyncPlan,
     SyncResult,
     apply_sync,
     note_ids,
     open_collection,
+    plain_text,
     plan_sync,
 )
 from paperdeck.build import (
@@ -33,6 +41,7 @@ from paperdeck.build import (
     plan_ids,
     read_vault,
     record_built,
+    render_context,
     save_state,
     settle_mods,
 )
@@ -41,9 +50,21 @@ from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
 from paperdeck.figures.cache import Progress
 from paperdeck.figures.cache import render as render_figures
 from paperdeck.figures.spec import FigureSpec
+from paperdeck.fileio import replace_if_unchanged
 from paperdeck.notes.lock import STATE_DIR, vault_lock
+from paperdeck.notes.model import Note
 from paperdeck.notes.state import CardState
-from paperdeck.notes.vault import display_path, parser
+from paperdeck.notes.vault import SourceNote, display_path, parser
+from paperdeck.twoway.base import anki_base
+from paperdeck.twoway.decide import DEFAULT_POLICY, SyncPolicy
+from paperdeck.twoway.rewrite import NoteRewrite, Rewrites, plan_rewrites
+
+if TYPE_CHECKING:
+    from anki.collection import Collection
+
+    from paperdeck.anki.apkg import AnkiNote
+    from paperdeck.cards.note_render import RenderContext
+    from paperdeck.notes.vault import Parser
 
 
 @dataclass
@@ -56,6 +77,10 @@ class SyncRun:
     result: SyncResult | None = None
     """``None`` for a dry run, or when nothing was changed because of errors."""
     rendered: list[FigureSpec] = field(default_factory=list)
+    rewrites: Rewrites = field(default_factory=Rewrites)
+    """The notes that take edits or tags from Anki (planned, for a dry run)."""
+    written: list[NoteRewrite] = field(default_factory=list)
+    """Those of ``rewrites`` that were written into the vault."""
 
 
 def sync(
@@ -67,13 +92,15 @@ def sync(
     prune: bool = False,
     delete: bool = False,
     strict: bool = False,
+    policy: SyncPolicy = DEFAULT_POLICY,
     progress: Progress | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> SyncRun:
     """Sync the vault at ``root`` into the collection; see the module's docstring.
 
     ``prune`` lists paperdeck notes whose cards left the vault; ``delete`` removes them
-    and the notes of cards marked ``DELETE`` (which are always listed).
+    and the notes of cards marked ``DELETE`` (which are always listed). ``policy`` says how
+    edits made in Anki, conflicts, deck moves and tags are settled.
     Raises :class:`~paperdeck.anki.collection.CollectionError` for a collection that
     cannot be used (missing, locked), before anything is written.
     """
@@ -87,19 +114,16 @@ def sync(
             return run
         with open_collection(collection) as col:
             in_anki = note_ids(col)
-            ids = plan_ids(
-                vault,
-                write=True,
-                parse=parser(config.parse_options()),
-                taken=in_anki,
-            )
+            parse = parser(config.parse_options())
+            ids = plan_ids(vault, write=True, parse=parse, taken=in_anki)
             run.diagnostics += ids.diagnostics
             if has_errors(run.diagnostics):
                 return run
             figures_dir = Path(config.figures_dir)
             if not dry_run:
                 run.rendered = render_figures(vault.figures, figures_dir, progress=progress)
-            content = collect_deck(vault, config, figure_paths(vault, figures_dir))
+            generated = figure_paths(vault, figures_dir)
+            content = collect_deck(vault, config, generated)
             run.diagnostics += content.diagnostics
             if has_errors(run.diagnostics, strict=strict):
                 return run
@@ -114,8 +138,19 @@ def sync(
                 prune=prune,
                 adopt=adopt,
                 synced=state.synced,
+                anki=state.anki,
+                policy=policy,
             )
             run.diagnostics += run.plan.diagnostics
+            context = render_context(vault, config, generated)
+            run.rewrites = plan_rewrites(
+                vault.sources,
+                run.plan.pull,
+                run.plan.added_tags,
+                context,
+                lambda source: _note_parser(parse, source),
+            )
+            run.diagnostics += conflict_diagnostics(run.plan, run.rewrites, policy)
             if dry_run or has_errors(run.diagnostics, strict=strict):
                 return run
             writer = _IdWriter(root, state, ids)
@@ -128,13 +163,17 @@ def sync(
                 adopt=adopt,
             )
             run.diagnostics += run.result.diagnostics
+            run.written, problems = write_rewrites(run.rewrites)
+            run.diagnostics += problems
             state.pending -= {note_id for _, note_id in run.result.added}
             in_vault = {
                 c.card_id for s in vault.sources for c in s.note.cards if c.card_id is not None
             } - writer.not_written
-            built = [n for n in content.notes if n.note_id in in_vault]
+            rebuilt = _rendered_again(run.written, parse, context)
+            built = [rebuilt.get(n.note_id, n) for n in content.notes if n.note_id in in_vault]
             record_built(built, state)
-            record_synced(run.plan, run.result, state)
+            record_synced(run.plan, run.result, state, rebuilt)
+            record_anki_bases(col, run.plan, run.result, run.written, state)
             gone = set(state.cards) - in_vault - note_ids(col)
             state.forget(gone | {p.note_id for p in run.result.pruned})
             state.pending &= in_vault  # a pending ID whose card left the vault is no card
@@ -179,8 +218,14 @@ class _IdWriter:
         return (wanted - self.not_written), problems
 
 
-def record_synced(plan: SyncPlan, result: SyncResult, state: CardState) -> None:
-    """Remember the digest of every card whose note now holds what the vault says."""
+def record_synced(
+    plan: SyncPlan,
+    result: SyncResult,
+    state: CardState,
+    rebuilt: Mapping[int | None, AnkiNote] | None = None,
+) -> None:
+    """Remember the vault's digest of every card that now agrees with its note in Anki:
+    pushed, added, unchanged, or rewritten from Anki (``rebuilt``: rendered again)."""
     in_anki = [
         *(item for item, _ in result.added),
         *(update.planned for update in result.updated),
@@ -189,3 +234,145 @@ def record_synced(plan: SyncPlan, result: SyncResult, state: CardState) -> None:
     for item in in_anki:
         if item.note.note_id is not None:
             state.synced[item.note.note_id] = content_digest(item.note)
+    for note_id, note in (rebuilt or {}).items():
+        if note_id is not None:
+            state.synced[note_id] = content_digest(note)
+
+
+def record_anki_bases(
+    col: Collection,
+    plan: SyncPlan,
+    result: SyncResult,
+    written: list[NoteRewrite],
+    state: CardState,
+) -> None:
+    """Remember each settled card's note as Anki now holds it: the next sync's base.
+
+    A conflict, a kept edit (one-way) and an edit that could not be written back are not
+    settled: their base stays, so the next sync sees the same difference."""
+    from anki.notes import NoteId
+
+    pulled = {p.card.card_id for rewrite in written for p in rewrite.pulled}
+    settled = [
+        *(item for item, _ in result.added),
+        *(update.planned for update in result.updated),
+        *plan.unchanged,
+        *(side.planned for side in plan.pull if side.planned.card.card_id in pulled),
+    ]
+    for item in settled:
+        note_id = item.note.note_id
+        if note_id is None:
+            continue
+        note = col.get_note(NoteId(note_id))
+        state.anki[note_id] = anki_base(note.fields, note.tags, item.note.deck, item.note.tags)
+
+
+def conflict_diagnostics(
+    plan: SyncPlan, rewrites: Rewrites, policy: SyncPolicy
+) -> list[Diagnostic]:
+    """A warning at ``path:line`` for each card whose two sides disagree, with both
+    versions and how to settle it; one for tags that stay in Anki only."""
+    out = []
+    for side in plan.conflicts:
+        item = side.planned
+        out.append(
+            warning(
+                item.source.note.path,
+                item.card.line,
+                f"card {item.card.card_id} changed both here and in Anki since the last sync; "
+                "neither was changed.\n" + _both_versions(side) + "\n  Settle it: make one "
+                "side match the other, or run sync with --prefer notes or --prefer anki",
+            )
+        )
+    for source, refused in rewrites.refused:
+        card = refused.card
+        out.append(
+            warning(
+                source.note.path,
+                card.line,
+                f"card {card.card_id} was edited in Anki but cannot be written back: "
+                f"{refused.reason}; neither side was changed (--prefer notes overwrites "
+                "the edit in Anki)",
+            )
+        )
+    for source, tags in rewrites.tags_kept_in_anki:
+        first = source.note.cards[0].line if source.note.cards else 1
+        out.append(
+            warning(
+                source.note.path,
+                first,
+                f"tags added in Anki kept there only (not on every card of this note, or "
+                f"not tags Obsidian can write): {' '.join(tags)}",
+            )
+        )
+    del policy  # the policy decided what is a conflict; it does not change the message
+    return out
+
+
+def _both_versions(side: AnkiSide) -> str:
+    card = side.planned.card
+    wanted = side.planned.note.fields
+    lines = []
+    for label, note_text, anki_html, html in (
+        ("question", card.question, side.fields[0] if side.fields else None, wanted[0]),
+        ("answer", card.answer, side.fields[1] if len(side.fields) > 1 else None, wanted[1]),
+    ):
+        if anki_html is None or plain_text(anki_html) == plain_text(html):
+            continue
+        lines.append(f"  {label} in the note: {_one_line(note_text)}")
+        lines.append(f"  {label} in Anki:     {_one_line(plain_text(anki_html))}")
+    return "\n".join(lines) or "  (the fields differ in their markup only)"
+
+
+def _one_line(text: str, width: int = 100) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def write_rewrites(rewrites: Rewrites) -> tuple[list[NoteRewrite], list[Diagnostic]]:
+    """Write each note's new text, only if the file still holds what the sync read."""
+    written: list[NoteRewrite] = []
+    problems: list[Diagnostic] = []
+    for rewrite in rewrites.notes:
+        source = rewrite.source
+        line = rewrite.pulled[0].card.line if rewrite.pulled else 1
+        try:
+            done = replace_if_unchanged(source.path, source.data, rewrite.text.encode("utf-8"))
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            problems.append(error(source.note.path, line, f"cannot write Anki's edits: {why}"))
+            continue
+        if done:
+            written.append(rewrite)
+        else:
+            problems.append(
+                warning(
+                    source.note.path,
+                    line,
+                    "the note changed during the sync; Anki's edits were not written into "
+                    "it (run sync again)",
+                )
+            )
+    return written, problems
+
+
+def _note_parser(parse: Parser, source: SourceNote) -> Callable[[str], Note]:
+    """Parse new text of ``source`` the way the vault was parsed."""
+    return lambda text: parse(source.rel, source.note.path, text.encode("utf-8"), text)[0]
+
+
+def _rendered_again(
+    written: list[NoteRewrite], parse: Parser, context: RenderContext
+) -> dict[int | None, AnkiNote]:
+    """The cards of each rewritten note, rendered from its new text, by card ID."""
+    from paperdeck.cards.note_render import render_note
+
+    out: dict[int | None, AnkiNote] = {}
+    for rewrite in written:
+        old = rewrite.source
+        data = rewrite.text.encode("utf-8")
+        note, _ = parse(old.rel, old.note.path, data, rewrite.text)
+        fresh = SourceNote(old.path, old.rel, data, rewrite.text, note, old.mtime)
+        for rendered in render_note(fresh, context).notes:
+            out[rendered.note_id] = rendered
+    return out

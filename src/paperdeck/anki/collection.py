@@ -25,14 +25,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from paperdeck.anki.adopt import DEFAULT_ADOPT, AdoptOptions, adopted_tags, map_fields
+from paperdeck.anki.adopt import (
+    DEFAULT_ADOPT,
+    KEPT_TAGS,
+    AdoptOptions,
+    adopted_tags,
+    map_fields,
+)
 from paperdeck.anki.apkg import AnkiNote, content_digest, write_apkg
 from paperdeck.anki.note_types import PAPERDECK_MODEL_IDS, NoteType
 from paperdeck.anki.package_adopt import PackageNote, adopt_before_import
 from paperdeck.build import DeckContent, Vault
 from paperdeck.diagnostics import Diagnostic, PaperdeckError, error, warning
 from paperdeck.notes.model import Card
+from paperdeck.notes.state import AnkiBase
 from paperdeck.notes.vault import SourceNote
+from paperdeck.twoway.base import deck_digest, fields_digest
+from paperdeck.twoway.decide import DEFAULT_POLICY, SyncPolicy, decide
 
 if TYPE_CHECKING:
     from anki.cards import Card as AnkiCard
@@ -251,6 +260,23 @@ class PlannedUpdate:
     tags: tuple[str, ...]
     deck: str | None
     """The deck to move the note's cards to, or ``None`` to leave them where they are."""
+    before: tuple[str, ...] = ()
+    """What the note holds now in each field of ``values`` (for a dry run's diff)."""
+
+
+@dataclass(frozen=True)
+class AnkiSide:
+    """A card whose note was edited in Anki: the plan for its tags and deck (fields left
+    out), and the card's fields as Anki holds them (HTML, in the card's order; ``None`` for
+    one that Anki keeps mixed with another, such as an answer with the Source line)."""
+
+    update: PlannedUpdate
+    fields: tuple[str | None, ...]
+
+    @property
+    def planned(self) -> PlannedCard:
+        """The card."""
+        return self.update.planned
 
 
 @dataclass(frozen=True)
@@ -274,8 +300,14 @@ class SyncPlan:
     conflicting: list[PlannedCard] = field(default_factory=list)
     """Cards whose note exists with a note type they do not fit: left alone."""
     kept: list[PlannedUpdate] = field(default_factory=list)
-    """Cards unchanged in the vault since the last sync whose note was edited in Anki:
-    the edit is kept (a one-way push would overwrite it)."""
+    """One-way sync: cards unchanged in the vault since the last sync whose note was
+    edited in Anki: the edit is kept in Anki, and not brought back."""
+    pull: list[AnkiSide] = field(default_factory=list)
+    """Cards edited in Anki only (or ``--prefer anki``): the note takes the edit."""
+    conflicts: list[AnkiSide] = field(default_factory=list)
+    """Cards changed both in the vault and in Anki since the last sync: neither is written."""
+    added_tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """By card ID: tags its note gained in Anki since the last sync, which it keeps."""
     adopted: list[PlannedCard] = field(default_factory=list)
     """Cards whose note another tool made (any note type their fields map onto): updated
     in place, keeping the note's type, history and (by default) deck."""
@@ -300,6 +332,8 @@ def plan_sync(
     prune: bool = False,
     adopt: AdoptOptions = DEFAULT_ADOPT,
     synced: Mapping[int, str] | None = None,
+    anki: Mapping[int, AnkiBase] | None = None,
+    policy: SyncPolicy = DEFAULT_POLICY,
 ) -> SyncPlan:
     """Compare the vault's cards with the collection's notes; change nothing.
 
@@ -308,9 +342,13 @@ def plan_sync(
     that is no note in the collection is reported as missing. ``known`` are the IDs this
     vault has built or synced before: those no longer in the vault are prune candidates
     wherever they are in the collection. A note of another tool's type is adopted when the
-    card's fields map onto its fields by name (:mod:`paperdeck.anki.adopt`). ``synced``
-    holds each card's digest as it was last synced: a card still at that digest has not
-    changed in the vault, so a note that differs was edited in Anki and is kept.
+    card's fields map onto its fields by name (:mod:`paperdeck.anki.adopt`).
+
+    ``synced`` and ``anki`` are the base of the three-way merge (see
+    :mod:`paperdeck.twoway`): each card's digest as the vault gave it at the last sync, and
+    its note as that sync left it in Anki. Without an ``anki`` base, a note that differs
+    from a card unchanged in the vault was edited in Anki (the last sync left the two
+    equal); a card changed in the vault with no base is pushed, as a one-way sync would.
     """
     from anki.errors import NotFoundError
     from anki.notes import NoteId
@@ -337,7 +375,8 @@ def plan_sync(
                 )
             )
             continue
-        update, problem = plan_update(col, existing, item, adopt)
+        base = anki.get(card_id) if anki is not None else None
+        update, problem = plan_update(col, existing, item, adopt, base=base, policy=policy)
         if update is None:
             plan.conflicting.append(item)
             plan.diagnostics.append(
@@ -346,21 +385,98 @@ def plan_sync(
             continue
         if int(existing.mid) not in PAPERDECK_MODEL_IDS:
             plan.adopted.append(item)
-        if not update.changes:
-            plan.unchanged.append(item)
-        elif synced is not None and synced.get(card_id) == content_digest(item.note):
-            plan.kept.append(update)
-        else:
-            plan.update.append(update)
+        _place(plan, update, existing, synced, base, policy, adopt)
     kept = [*plan.add, *(u.planned for u in plan.update), *plan.unchanged]
     used = "\x1f".join(f for item in kept for f in item.note.fields)
     referenced = {name: path for name, path in content.media.items() if name in used}
     plan.media = _media_to_add(col, referenced)
     if prune:
-        plan.prune = _prune_candidates(col, vault, content, known)
+        found = _prune_candidates(col, vault, content, known)
+        plan.prune = [p for p in found if not _edited_in_anki(col, p.note_id, anki)]
+        plan.diagnostics += [
+            warning(
+                str(vault.root),
+                0,
+                f"note {p.note_id} ({_short_text(p.first_field)}) was edited in Anki since "
+                "the last sync, but its card is gone from the notes: not pruned (delete it "
+                "in Anki if it should go)",
+            )
+            for p in found
+            if p not in plan.prune
+        ]
     plan.delete = _marked_for_deletion(col, vault)
     plan.restyle = outdated_note_types(col, [item.note.note_type for item in planned])
     return plan
+
+
+def _place(
+    plan: SyncPlan,
+    update: PlannedUpdate,
+    existing: AnkiCollectionNote,
+    synced: Mapping[int, str] | None,
+    base: AnkiBase | None,
+    policy: SyncPolicy,
+    adopt: AdoptOptions,
+) -> None:
+    """Put an existing card's update where the three-way decision says it belongs."""
+    item = update.planned
+    card_id = item.card.card_id
+    differ = any(change not in ("tags", "deck") for change in update.changes)
+    last = synced.get(card_id) if synced is not None and card_id is not None else None
+    vault_changed = last != content_digest(item.note)
+    if base is not None:
+        anki_changed = base.fields != fields_digest(existing.fields)
+    else:  # the last sync (if any) left Anki as the vault was
+        anki_changed = last is not None and not vault_changed and differ
+    decision = decide(
+        differ=differ, vault_changed=vault_changed, anki_changed=anki_changed, policy=policy
+    )
+    known = {t.casefold() for t in (*item.note.tags, *(base.tags if base else ()))} | KEPT_TAGS
+    added = tuple(t for t in update.tags if t.casefold() not in known)
+    if added and card_id is not None and decision != "conflict":
+        plan.added_tags[card_id] = added  # new in Anki since the last sync
+    rest = dataclasses.replace(
+        update,
+        changes=tuple(c for c in update.changes if c in ("tags", "deck")),
+        values=(),
+        before=(),
+    )
+    if decision == "push":
+        plan.update.append(update)
+    elif decision == "keep":
+        plan.kept.append(update)
+    elif decision in ("pull", "conflict"):
+        side = AnkiSide(rest, _card_fields_in_anki(update, existing, adopt))
+        (plan.pull if decision == "pull" else plan.conflicts).append(side)
+    elif rest.changes:
+        plan.update.append(rest)
+    else:
+        plan.unchanged.append(item)
+
+
+def _card_fields_in_anki(
+    update: PlannedUpdate, existing: AnkiCollectionNote, adopt: AdoptOptions
+) -> tuple[str | None, ...]:
+    """Anki's HTML for each of the card's fields: where the card's fields went in the note
+    (by name, or mapped onto another tool's type), ``None`` where one shares its field."""
+    card_type = update.planned.note.note_type
+    by_name = dict(existing.items())
+    markers = [f"\x00{index}\x00" for index in range(len(card_type.fields))]
+    homes = map_fields(card_type.fields, markers, list(by_name), source=adopt.source) or {}
+    where = {value: name for name, value in homes.items()}
+    return tuple(by_name.get(where[marker]) if marker in where else None for marker in markers)
+
+
+def _edited_in_anki(col: Collection, note_id: int, anki: Mapping[int, AnkiBase] | None) -> bool:
+    """Has the note's content changed in Anki since the last sync left it?"""
+    from anki.notes import NoteId
+
+    base = anki.get(note_id) if anki is not None else None
+    return base is not None and base.fields != fields_digest(col.get_note(NoteId(note_id)).fields)
+
+
+def _short_text(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _looks(model: Mapping[str, object]) -> tuple[object, ...]:
@@ -415,10 +531,20 @@ def restyle_note_types(col: Collection, types: Iterable[NoteType]) -> list[str]:
 
 
 def plan_update(
-    col: Collection, existing: AnkiCollectionNote, item: PlannedCard, adopt: AdoptOptions
+    col: Collection,
+    existing: AnkiCollectionNote,
+    item: PlannedCard,
+    adopt: AdoptOptions,
+    *,
+    base: AnkiBase | None = None,
+    policy: SyncPolicy = DEFAULT_POLICY,
 ) -> tuple[PlannedUpdate | None, str]:
     """How an existing note takes the card: its own type's fields, or (another tool's
-    note) the card's fields mapped by name; ``(None, why)`` when the card does not fit."""
+    note) the card's fields mapped by name; ``(None, why)`` when the card does not fit.
+
+    With the last sync's ``base``: tags added in Anki since are kept (``policy.tags``), and
+    the note is moved to the card's deck only if the vault's deck changed since
+    (``policy.deck``); without one, the vault's tags and deck are the note's."""
     wanted = item.note.note_type
     notetype = col.models.get(existing.mid)
     name = notetype["name"] if notetype else "unknown"
@@ -436,7 +562,11 @@ def plan_update(
             f"card's ({', '.join(f for f in wanted.fields if f != 'Source')}): not synced"
         )
     tags = tuple(adopted_tags(item.note.tags, existing.tags))
+    if base is not None and policy.tags == "added":
+        tags = (*tags, *anki_only_tags(existing.tags, base.given, tags))
     deck = item.note.deck if own or adopt.move else None
+    if deck is not None and base is not None and policy.deck == "anki":
+        deck = deck if base.deck != deck_digest(deck) else None  # moved in the vault?
     changes = [f for f, value in values.items() if _nfc(existing[f]) != _nfc(value)]
     if {t.casefold() for t in existing.tags} != {t.casefold() for t in tags}:
         changes.append("tags")
@@ -444,7 +574,17 @@ def plan_update(
         target_deck = col.decks.id_for_name(deck)
         if target_deck is None or any(_home_deck(c) != target_deck for c in existing.cards()):
             changes.append("deck")
-    return PlannedUpdate(item, tuple(changes), tuple(values.items()), tags, deck), ""
+    before = tuple(existing[name] for name in values)
+    update = PlannedUpdate(item, tuple(changes), tuple(values.items()), tags, deck, before)
+    return update, ""
+
+
+def anki_only_tags(now: Sequence[str], given: Sequence[str], vault: Sequence[str]) -> list[str]:
+    """Tags the note has in Anki that the vault neither gives now nor gave at the last sync:
+    added in Anki, so kept (Anki's own ``leech`` and ``marked`` are kept anyway). A tag the
+    vault gave and no longer gives was removed in the notes, and goes."""
+    known = {t.casefold() for t in (*given, *vault)} | KEPT_TAGS
+    return [t for t in now if t.casefold() not in known]
 
 
 def _planned_cards(vault: Vault, content: DeckContent) -> list[PlannedCard]:
@@ -586,6 +726,9 @@ def apply_sync(
     for update in plan.update:
         _update_note(col, update, renamed)
         result.updated.append(update)
+    for side in plan.pull:
+        if side.update.changes:
+            _update_note(col, side.update, renamed)
     if plan.add:
         wanted = {item.note.note_id for item in plan.add if item.note.note_id is not None}
         in_vault, problems = write_ids(wanted)

@@ -242,6 +242,14 @@ class _Rendering:
 
     def field(self, markdown: str, first_line: int, cloze: bool) -> str:
         """One field as HTML: its embeds resolved (problems reported at their lines)."""
+        names, widths = self.resolve_embeds(markdown, first_line)
+        return render_field(markdown, names, cloze=cloze, link=self.linker, widths=widths)
+
+    def resolve_embeds(
+        self, markdown: str, first_line: int
+    ) -> tuple[dict[str, str | None], dict[str, int]]:
+        """Each embed's media name (``None``: not shown) and the widths figures ask for;
+        problems are reported at their lines."""
         names: dict[str, str | None] = {}
         widths: dict[str, int] = {}
         shown, context, out = self.source.note.path, self.context, self.out
@@ -273,7 +281,32 @@ class _Rendering:
                     shown_as := read_figure_display(Path(path_text))
                 ):
                     widths[name] = shown_as.css_width
-        return render_field(markdown, names, cloze=cloze, link=self.linker, widths=widths)
+        return names, widths
+
+
+@dataclass(frozen=True)
+class FieldInputs:
+    """What :func:`~paperdeck.cards.render.render_field` is given for one field of a note:
+    the media name of each embed, the widths figures ask for, and how wikilinks resolve."""
+
+    names: dict[str, str | None]
+    widths: dict[str, int]
+    link: NoteLinker
+
+
+def field_inputs(
+    source: SourceNote, context: RenderContext, markdown: str, first_line: int
+) -> FieldInputs:
+    """The inputs a build renders one field of ``source`` with (two-way sync converts Anki's
+    HTML back with the same ones, so that it can check its answer by rendering it)."""
+    rendering = _Rendering(
+        source,
+        context,
+        RenderedNote([], {}, [], {}),
+        NoteLinker(context.index, context.vault_name, source.rel),
+    )
+    names, widths = rendering.resolve_embeds(markdown, first_line)
+    return FieldInputs(names, widths, rendering.linker)
 
 
 def cached_still_valid(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from paperdeck.anki.collection import ImportedNote, ImportResult, SyncPlan, SyncResult
     from paperdeck.config import Config
+    from paperdeck.twoway.rewrite import NoteRewrite, Rewrites
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -171,6 +172,17 @@ def import_command(apkg: Path, collection: Path, update: str, create: bool) -> N
     help="Parent deck of each note's subdeck (default: Papers; overrides the config's deck "
     "template).",
 )
+@click.option(
+    "--one-way",
+    is_flag=True,
+    help="Only push the notes into Anki: bring no edit made in Anki back into the notes.",
+)
+@click.option(
+    "--prefer",
+    type=click.Choice(["notes", "anki"]),
+    help="Settle cards changed on both sides since the last sync: the notes' version or "
+    "Anki's wins (default: report them and change neither).",
+)
 def sync_command(
     notes_dir: Path,
     collection: Path,
@@ -180,13 +192,18 @@ def sync_command(
     strict: bool,
     ignore: tuple[str, ...],
     deck_prefix: str | None,
+    one_way: bool,
+    prefer: str | None,
 ) -> None:
-    """Sync the cards of NOTES_DIR (default: notes/) into an Anki collection in place.
+    """Sync the cards of NOTES_DIR (default: notes/) and an Anki collection, both ways.
 
-    A card whose ID is a note in the collection updates that note's fields, tags and
-    deck, keeping its review history. A card without an ID becomes a new note, and the
-    note's id is written back into the card as its ID. IDs that match no note are
-    reported. Nothing is deleted unless --prune --yes. Anki must be closed.
+    A card changed in the notes since the last sync updates its note in Anki (fields,
+    tags, deck), keeping its review history. A card edited in Anki (desktop, or a phone
+    after an AnkiWeb sync) is written back into its note, every other byte of the file
+    kept. A card changed on both sides is a conflict: reported with both versions, neither
+    side changed. A card without an ID becomes a new note, and the note's id is written
+    back into the card as its ID. IDs that match no note are reported. Nothing is deleted
+    unless --prune --yes. Anki must be closed.
 
     \b
     Example:
@@ -197,8 +214,15 @@ def sync_command(
     from paperdeck.cli.common import report, resolve_config, terminal_progress
     from paperdeck.diagnostics import PaperdeckError, has_errors
     from paperdeck.sync import sync
+    from paperdeck.twoway.decide import SyncPolicy
 
     config = resolve_config(notes_dir, ignore, deck_prefix=deck_prefix)
+    policy = SyncPolicy(
+        two_way=not one_way,
+        prefer="notes" if prefer == "notes" else "anki" if prefer == "anki" else None,
+        deck="notes" if config.sync_deck == "notes" else "anki",
+        tags="notes" if config.sync_tags == "notes" else "added",
+    )
     try:
         run = sync(
             notes_dir,
@@ -208,6 +232,7 @@ def sync_command(
             prune=prune,
             delete=yes,
             strict=strict,
+            policy=policy,
             progress=terminal_progress(),
             on_wait=waiting_message(notes_dir),
         )
@@ -222,9 +247,10 @@ def sync_command(
         click.echo(f"Rendered {figures_dir / spec.name} ({spec.kind})")
     plan, result, diagnostics = run.plan, run.result, run.diagnostics
     if plan is not None and dry_run:
-        _echo_plan(collection, plan, prune=prune)
+        _echo_plan(collection, plan, run.rewrites, prune=prune)
     elif plan is not None and result is not None:
         _echo_result(notes_dir, collection, plan, result, prune=prune, yes=yes)
+        _echo_written(run.written)
     report(diagnostics, strict=strict)
     if has_errors(diagnostics, strict=strict):
         if result is None:
@@ -232,7 +258,9 @@ def sync_command(
         sys.exit(1)
 
 
-def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
+def _echo_plan(collection: Path, plan: SyncPlan, rewrites: Rewrites, *, prune: bool) -> None:
+    from paperdeck.twoway.diff import fields_diff, note_diff
+
     click.echo(f"Dry run: nothing in {collection} or the notes is changed.")
     for item in plan.add:
         click.echo(f"add {item.where}: {_short(item.card.question)}")
@@ -242,6 +270,20 @@ def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
             f"update note {item.card.card_id} ({', '.join(update.changes)}) {item.where}: "
             f"{_short(item.card.question)}"
         )
+        names = [name for name, _ in update.values]
+        after = [value for _, value in update.values]
+        click.echo(fields_diff(str(item.card.card_id), names, update.before, after), nl=False)
+    for rewrite in rewrites.notes:
+        for pulled in rewrite.pulled:
+            click.echo(
+                f"take note {pulled.card.card_id}'s edit from Anki into "
+                f"{rewrite.source.note.path}:{pulled.card.line}"
+            )
+        if rewrite.tags:
+            click.echo(
+                f"add tags from Anki to {rewrite.source.note.path}: {' '.join(rewrite.tags)}"
+            )
+        click.echo(note_diff(rewrite.source.note.path, rewrite.source.text, rewrite.text), nl=False)
     for update in plan.kept:
         click.echo(
             f"keep note {update.planned.card.card_id} as edited in Anki {update.planned.where}"
@@ -265,10 +307,26 @@ def _echo_plan(collection: Path, plan: SyncPlan, *, prune: bool) -> None:
 
 
 def _extras(plan: SyncPlan) -> str:
-    """``; 3 adopted`` when notes of another tool's types were taken over in place, and
-    ``; 1 edited in Anki, kept`` for notes left as Anki has them."""
+    """``; 3 adopted`` when notes of another tool's types were taken over in place,
+    ``; 1 edited in Anki, kept`` for notes left as Anki has them (one-way), ``; 2 edited in
+    Anki`` for edits to bring back and ``; 1 changed on both sides`` for conflicts."""
     kept = f"; {len(plan.kept)} edited in Anki, kept" if plan.kept else ""
-    return (f"; {len(plan.adopted)} adopted (kept their note type)" if plan.adopted else "") + kept
+    pulled = f"; {len(plan.pull)} edited in Anki" if plan.pull else ""
+    both = f"; {len(plan.conflicts)} changed on both sides" if plan.conflicts else ""
+    adopted = f"; {len(plan.adopted)} adopted (kept their note type)" if plan.adopted else ""
+    return adopted + kept + pulled + both
+
+
+def _echo_written(written: list[NoteRewrite]) -> None:
+    """What the notes took from Anki."""
+    for rewrite in written:
+        path = rewrite.source.note.path
+        for pulled in rewrite.pulled:
+            click.echo(
+                f"{path}:{pulled.card.line}: took note {pulled.card.card_id}'s edit from Anki"
+            )
+        if rewrite.tags:
+            click.echo(f"{path}: added tags from Anki: {' '.join(rewrite.tags)}")
 
 
 def _echo_result(

@@ -14,8 +14,11 @@ error.
 
 ``sync`` also records here the IDs it has written into notes but not yet added to Anki
 (``pending``), so a sync killed in between adds exactly those cards on its next run, and
-the digest of each card as it last synced it (``synced``), so that it can tell an edit
-made in Anki from a change in the vault.
+the base of its three-way merge: the digest of each card as the vault gave it at the last
+sync (``synced``), and the note as that sync left it in Anki (``anki``: a digest of its
+fields, a digest of the deck the vault gave it, its tags, and the tags the vault gave). A
+card whose vault digest is still the base was not changed in the notes; a note whose
+fields are still the base was not edited in Anki.
 
 Note types are kept the same way (``type`` lines, by note type id): Anki updates a note
 type's templates and styling on import only when its incoming time is newer, so a type
@@ -44,6 +47,7 @@ _CARD_RE = re.compile(r"^([0-9]{1,19})\tcard\t([0-9a-f]{16})\t([0-9]{1,12})$")
 _PENDING_RE = re.compile(r"^([0-9]{1,19})\tpending$")
 _SYNCED_RE = re.compile(r"^([0-9]{1,19})\tsynced\t([0-9a-f]{16})$")
 _TYPE_RE = re.compile(r"^([0-9]{1,19})\ttype\t([0-9a-f]{16})\t([0-9]{1,12})$")
+_ANKI_RE = re.compile(r"^([0-9]{1,19})\tanki\t([0-9a-f]{16})\t([0-9a-f]{16})\t([^\t]*)\t([^\t]*)$")
 
 
 @dataclass(frozen=True, order=True)
@@ -56,6 +60,22 @@ class CardRecord:
     """16 hex digits identifying the note's fields and tags."""
 
 
+@dataclass(frozen=True)
+class AnkiBase:
+    """A card's note as the last sync left it in Anki: the base that tells an edit made in
+    Anki (fields or tags) and a move of the deck in the notes."""
+
+    fields: str
+    """16 hex digits of the note's fields (see :func:`paperdeck.twoway.base.fields_digest`)."""
+    deck: str
+    """16 hex digits of the deck name the vault gave the card."""
+    tags: tuple[str, ...]
+    """The note's tags in Anki (Anki tags hold no spaces)."""
+    given: tuple[str, ...]
+    """The tags the vault gave the card: a tag in Anki that the vault did not give was
+    added there, and is kept."""
+
+
 @dataclass
 class CardState:
     """Card records and pending sync IDs of one vault."""
@@ -66,6 +86,8 @@ class CardState:
     """The digest of each card as ``sync`` last wrote (or found) it in Anki: a card whose
     digest is still this has not changed in the vault since, so a difference in Anki is an
     edit made there, which ``sync`` keeps."""
+    anki: dict[int, AnkiBase] = field(default_factory=dict)
+    """Each card's note as the last sync left it in Anki."""
     types: dict[int, CardRecord] = field(default_factory=dict)
     """What the last build wrote for each note type, by note type id."""
     forgotten: set[int] = field(default_factory=set)
@@ -103,6 +125,7 @@ class CardState:
             self.changed |= self.cards.pop(card_id, None) is not None
             self.pending.discard(card_id)
             self.synced.pop(card_id, None)
+            self.anki.pop(card_id, None)
             self.forgotten.add(card_id)
 
     def save(self, vault: Path) -> None:
@@ -122,6 +145,8 @@ class CardState:
                 merged.types[model_id] = record
         merged.synced.update(self.synced)
         merged.synced = {k: v for k, v in merged.synced.items() if k not in self.forgotten}
+        merged.anki.update(self.anki)
+        merged.anki = {k: v for k, v in merged.anki.items() if k not in self.forgotten}
         merged.pending = set(self.pending)  # only this vault's own syncs add or clear these
         data = format_state(merged).encode("utf-8")
         path = ensure_state_dir(vault) / STATE_NAME
@@ -139,29 +164,31 @@ def parse_state(text: str) -> CardState:
     """
     state = CardState()
     for line in text.splitlines():
-        card = _CARD_RE.match(line)
-        if card is not None:
-            card_id, record = int(card[1]), CardRecord(int(card[3]), card[2])
-            state.changed |= card_id in state.cards
-            if card_id not in state.cards or state.cards[card_id] < record:
-                state.cards[card_id] = record
-            continue
-        pending = _PENDING_RE.match(line)
-        synced = _SYNCED_RE.match(line)
-        note_type = _TYPE_RE.match(line)
-        if note_type is not None:
-            model_id, record = int(note_type[1]), CardRecord(int(note_type[3]), note_type[2])
-            state.changed |= model_id in state.types
-            if model_id not in state.types or state.types[model_id] < record:
-                state.types[model_id] = record
-        elif pending is not None:
-            state.pending.add(int(pending[1]))
-        elif synced is not None:
-            state.changed |= int(synced[1]) in state.synced
-            state.synced[int(synced[1])] = synced[2]
+        if match := _CARD_RE.match(line):
+            state.changed |= _keep_newest(state.cards, int(match[1]), match[3], match[2])
+        elif match := _TYPE_RE.match(line):
+            state.changed |= _keep_newest(state.types, int(match[1]), match[3], match[2])
+        elif match := _PENDING_RE.match(line):
+            state.pending.add(int(match[1]))
+        elif match := _SYNCED_RE.match(line):
+            state.changed |= int(match[1]) in state.synced
+            state.synced[int(match[1])] = match[2]
+        elif match := _ANKI_RE.match(line):
+            state.changed |= int(match[1]) in state.anki
+            tags, given = tuple(match[4].split()), tuple(match[5].split())
+            state.anki[int(match[1])] = AnkiBase(match[2], match[3], tags, given)
         elif line.strip() and not line.startswith("#"):
             state.changed = True
     return state
+
+
+def _keep_newest(records: dict[int, CardRecord], key: int, mod: str, digest: str) -> bool:
+    """Keep the newer of two records for ``key``; whether there were two (a merge's)."""
+    record = CardRecord(int(mod), digest)
+    seen = key in records
+    if not seen or records[key] < record:
+        records[key] = record
+    return seen
 
 
 def format_state(state: CardState) -> str:
@@ -171,6 +198,11 @@ def format_state(state: CardState) -> str:
         for card_id, record in sorted(state.cards.items())
     ]
     lines += [f"{card_id}\tsynced\t{d}\n" for card_id, d in sorted(state.synced.items())]
+    lines += [
+        f"{card_id}\tanki\t{base.fields}\t{base.deck}\t{' '.join(base.tags)}"
+        f"\t{' '.join(base.given)}\n"
+        for card_id, base in sorted(state.anki.items())
+    ]
     lines += [
         f"{model_id}\ttype\t{record.digest}\t{record.mod}\n"
         for model_id, record in sorted(state.types.items())
