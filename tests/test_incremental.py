@@ -307,6 +307,33 @@ def test_a_settled_stamp_is_trusted_and_an_unsettled_one_is_checked(
     assert [n for n in read if n.endswith(".md")] == []
 
 
+def test_an_edited_macros_file_renders_every_card_again(vault: Path) -> None:
+    """macros.tex is a build input: each edit (even one that keeps its size and time) gives
+    the deck a full build gives, and a build with nothing to do reports its problems again."""
+    make_vault(vault)
+    macros = vault / "macros.tex"
+    macros.write_text("\\newcommand{\\R}{\\mathbb{R}}\n")
+    edit(vault / "deep" / "c.md", "A: $x$", "A: $x \\in \\R$")
+    assert_same_as_a_full_build(vault)
+    assert b"\\(x \\in \\mathbb{R}\\)" in _collection_bytes(Path("cards/cached.apkg"))
+
+    before = macros.stat()
+    macros.write_text("\\newcommand{\\R}{\\mathbf{R}}\n")  # the same size, and ...
+    os.utime(macros, ns=(before.st_atime_ns, before.st_mtime_ns))  # ... the same time
+    assert_same_as_a_full_build(vault)
+    assert b"\\(x \\in \\mathbf{R}\\)" in _collection_bytes(Path("cards/cached.apkg"))
+
+    macros.write_text("\\newcommand{\\R}{\\mathbf{R}}\n\\usepackage{x}\n")
+    assert_same_as_a_full_build(vault)
+    again = cli_ok("build", str(vault), "-o", "cards/cached.apkg").output
+    assert "is up to date" in again
+    assert "macros.tex:2: warning: \\usepackage is ignored" in again
+
+    macros.unlink()
+    assert_same_as_a_full_build(vault)
+    assert b"\\(x \\in \\R\\)" in _collection_bytes(Path("cards/cached.apkg"))
+
+
 def _collection_bytes(apkg: Path) -> bytes:
     import zipfile
 
@@ -418,3 +445,28 @@ def test_parsing_and_rendering_on_many_processes_gives_the_same_deck(
     cached = paperdeck.build.build(vault, Path("cached.apkg"), config, processes=3)
     assert Path("cached.apkg").read_bytes() == Path("one.apkg").read_bytes()
     assert cached.diagnostics == one.diagnostics
+
+
+def test_an_edited_bibliography_renders_the_notes_citing_it_again(vault: Path) -> None:
+    """The .bib files are a build input: each edit (even one that keeps the size and time)
+    gives the deck a full build gives, and a build with nothing to do reports its problems
+    again."""
+    make_vault(vault)
+    (vault / "paperdeck.toml").write_text('bibliography = ["refs.bib"]\n')
+    bib = vault / "refs.bib"
+    bib.write_text('@article{k, title = {A {\\"U}ber Title}, author = {Doe, Jane}}\n')
+    (vault / "cited.md").write_text("Title: @k\n\nQ: cited?\nA: yes\n<!--ID: 1700000000107-->\n")
+    assert_same_as_a_full_build(vault)
+    assert "A Über Title".encode() in _collection_bytes(Path("cards/cached.apkg"))
+
+    before = bib.stat()
+    bib.write_text(bib.read_text().replace("Doe, Jane", "Roe, Jane"))  # the same size, and ...
+    os.utime(bib, ns=(before.st_atime_ns, before.st_mtime_ns))  # ... the same time
+    assert_same_as_a_full_build(vault)
+    assert b"Jane Roe" in _collection_bytes(Path("cards/cached.apkg"))
+
+    bib.write_text(bib.read_text() + "@article{broken,\n")
+    assert_same_as_a_full_build(vault)
+    again = cli_ok("build", str(vault), "-o", "cards/cached.apkg").output
+    assert "is up to date" in again
+    assert "refs.bib:2: warning: entry could not be read" in again

@@ -328,3 +328,124 @@ def test_a_note_edited_while_the_sync_runs_is_not_overwritten(
     monkeypatch.undo()
     cli_ok("sync", str(vault), "--collection", str(col))  # the next sync brings it back
     assert "| 0.5 | 43% |" in note.read_text(encoding="utf-8")
+
+
+def test_an_edit_beside_a_vault_macro_keeps_the_macro_in_the_note(
+    empty_vault: Path, col_path: Path
+) -> None:
+    (empty_vault / "macros.tex").write_text("\\newcommand{\\R}{\\mathbb{R}}\n")
+    note = empty_vault / "m.md"
+    note.write_text("Q: What is $x$?\nA: $x \\in \\R$ is real.\n<!--ID: 1700000000301-->\n")
+    cli_ok("build", str(empty_vault), "--into", str(col_path))
+    cli_ok("sync", str(empty_vault), "--collection", str(col_path))
+    with opened(col_path) as anki:
+        assert "\\mathbb{R}" in anki.get_note(1700000000301)["Answer"]  # expanded for Anki
+    edit_in_anki(col_path, 1700000000301, "Answer", "is real", "is a real number")
+
+    cli_ok("sync", str(empty_vault), "--collection", str(col_path))
+
+    assert note.read_text() == (
+        "Q: What is $x$?\nA: $x \\in \\R$ is a real number.\n<!--ID: 1700000000301-->\n"
+    )
+
+
+def test_block_syntax_cards_and_cloze_extras_edited_in_anki_are_conflicts(
+    empty_vault: Path, col_path: Path
+) -> None:
+    note = empty_vault / "b.md"
+    note.write_text(
+        "START\nBasic\nFront: Block front\nBack: Block back\n<!--ID: 1700000000401-->\nEND\n\n"
+        "A {{c1::cloze}} paragraph.\n<!--ID: 1700000000402-->\n"
+    )
+    cli_ok("build", str(empty_vault), "--into", str(col_path))
+    cli_ok("sync", str(empty_vault), "--collection", str(col_path))
+    before = note.read_bytes()
+    edit_in_anki(col_path, 1700000000401, "Answer", "Block back", "Block back, edited")
+    edit_in_anki(col_path, 1700000000402, "Extra", "", "An extra added in Anki")
+    in_anki = anki_state(col_path)
+
+    result = cli_ok("sync", str(empty_vault), "--collection", str(col_path))
+
+    assert "b.md:3: warning: card 1700000000401 was edited in Anki but cannot" in result.output
+    assert "names a note type" in result.output
+    assert "b.md:8: warning: card 1700000000402 was edited in Anki but cannot" in result.output
+    assert "no place for text added to its Extra field" in result.output
+    assert note.read_bytes() == before
+    assert anki_state(col_path) == in_anki
+
+
+def test_without_a_record_of_anki_an_edit_to_a_card_unchanged_here_comes_back(
+    synced: tuple[Path, Path],
+) -> None:
+    """The first sync after upgrading: the state has no ``anki`` lines yet."""
+    vault, col = synced
+    state = vault / ".paperdeck" / "state.tsv"
+    lines = state.read_text(encoding="utf-8").splitlines(keepends=True)
+    state.write_text("".join(line for line in lines if "\tanki\t" not in line), "utf-8")
+    edit_in_anki(col, TABLE, "Answer", "44%", "43%")
+
+    cli_ok("sync", str(vault), "--collection", str(col))
+
+    assert "| 0.5 | 43% |" in (vault / NOTE).read_text(encoding="utf-8")
+    assert "\tanki\t" in state.read_text(encoding="utf-8")
+
+
+def test_anki_s_own_tags_are_not_brought_back(synced: tuple[Path, Path]) -> None:
+    vault, col = synced
+    before = (vault / NOTE).read_bytes()
+    with opened(col) as anki:
+        for nid in range(MATH, CLOZE + 1):
+            n = anki.get_note(nid)
+            n.tags = [*n.tags, "leech", "marked"]
+            anki.update_note(n)
+
+    cli_ok("sync", str(vault), "--collection", str(col))
+
+    assert (vault / NOTE).read_bytes() == before
+    with opened(col) as anki:
+        assert {"leech", "marked"} <= set(anki.get_note(MATH).tags)
+
+
+def test_an_edit_to_a_cited_card_keeps_its_page_references_as_written(
+    empty_vault: Path, col_path: Path
+) -> None:
+    vault = Path(__file__).parent / "fixtures" / "citations" / "vault"
+    for name in ("refs.bib", "attachments"):
+        source = vault / name
+        if source.is_dir():
+            shutil.copytree(source, empty_vault / name)
+        else:
+            shutil.copy2(source, empty_vault / name)
+    (empty_vault / "paperdeck.toml").write_text('bibliography = ["refs.bib"]\n')
+    shutil.copy2(vault / "papers" / "gumbel.md", empty_vault / "gumbel.md")
+    note = empty_vault / "gumbel.md"
+    original = note.read_text(encoding="utf-8")
+    cli_ok("build", str(empty_vault), "--into", str(col_path))
+    cli_ok("sync", str(empty_vault), "--collection", str(col_path))
+    with opened(col_path) as anki:
+        assert "page%3D3" in anki.get_note(1700000000201)["Question"]  # a link on the card
+    edit_in_anki(col_path, 1700000000201, "Answer", "soft sample", "relaxed sample")
+
+    cli_ok("sync", str(empty_vault), "--collection", str(col_path))
+
+    assert note.read_text(encoding="utf-8") == original.replace("soft sample", "relaxed sample")
+
+
+def test_the_notes_can_win_for_tags_and_decks(synced: tuple[Path, Path]) -> None:
+    vault, col = synced
+    (vault / "paperdeck.toml").write_text('sync_tags = "notes"\nsync_deck = "notes"\n')
+    before = (vault / NOTE).read_bytes()
+    with opened(col) as anki:
+        note = anki.get_note(MATH)
+        note.tags = [*note.tags, "added-in-anki", "marked"]
+        anki.update_note(note)
+        elsewhere = anki.decks.id("Elsewhere", create=True)
+        anki.set_deck([c.id for c in note.cards()], elsewhere)
+
+    cli_ok("sync", str(vault), "--collection", str(col))
+
+    assert (vault / NOTE).read_bytes() == before
+    with opened(col) as anki:
+        note = anki.get_note(MATH)
+        assert sorted(note.tags) == ["marked", "paper"]  # Anki's own tag stays
+        assert anki.decks.name(note.cards()[0].did) != "Elsewhere"

@@ -31,7 +31,9 @@ from paperdeck.buildwork import (
     summarize,
     unpickled_rendering,
 )
+from paperdeck.cards.macros.source import MacrosFile, read_macros_file
 from paperdeck.cards.media import Embed, MediaNames, OutsideVault, VaultIndex
+from paperdeck.citations.load import BibFiles, read_bibliography
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
 from paperdeck.fileio import (
@@ -238,16 +240,28 @@ class DeckContent:
 
 
 def render_context(
-    vault: Vault, config: Config, generated: Mapping[str, Path], cache: BuildCache | None = None
+    vault: Vault,
+    config: Config,
+    generated: Mapping[str, Path],
+    cache: BuildCache | None = None,
+    *,
+    macros: MacrosFile | None = None,
+    bibliography: BibFiles | None = None,
 ) -> RenderContext:
-    """What rendering the vault's notes depends on besides each note (one per build)."""
+    """What rendering the vault's notes depends on besides each note (one per build);
+    ``macros``: the vault's macros file as the build read it (default: read it now), and
+    ``bibliography`` its BibTeX files likewise."""
     from paperdeck.cards.note_render import RenderContext
+    from paperdeck.citations.load import load_bibliography
 
+    vault_name = config.vault_name or vault.root.resolve().name
     return RenderContext(
         config=config,
-        vault_name=config.vault_name or vault.root.resolve().name,
+        vault_name=vault_name,
         index=VaultIndex(vault.root, vault.files, generated),
         media_names=cache.media_names if cache is not None else MediaNames(),
+        tex=(macros or read_macros_file(vault.root, config.macros)).tex,
+        bibliography=load_bibliography(vault.root, vault_name, config, bibliography),
     )
 
 
@@ -259,20 +273,25 @@ def collect_deck(
     progress: Progress | None = None,
     *,
     processes: int | None = None,
+    macros: MacrosFile | None = None,
+    bibliography: BibFiles | None = None,
 ) -> DeckContent:
     """Render every card and resolve its images; missing images are warnings, escapes errors.
 
     With a cache, a note whose parse, settings and images are as last time is not rendered
     again. The notes to render are rendered on every core (``processes``: at most this many).
     """
-    context = render_context(vault, config, generated, cache)
+    context = render_context(
+        vault, config, generated, cache, macros=macros, bibliography=bibliography
+    )
     settings = context.fingerprint()
     keys = [vault.parse_keys.get(s.rel_text, "") for s in vault.sources]
     reuse = _still_valid(vault, keys, settings, context, cache) if cache is not None else {}
     todo = [i for i in range(len(vault.sources)) if i not in reuse]
     jobs = (_render_job(vault.sources[i], keys[i], cache) for i in todo)
     fresh = run_renders(jobs, len(todo), context, processes=processes or available_cores())
-    content = DeckContent()
+    content = DeckContent(diagnostics=list(context.tex.diagnostics))  # macros.tex's
+    content.diagnostics += context.bibliography.diagnostics  # the .bib files' own
     notes: list[AnkiNote] = []
     total = len(vault.sources)
     for done, source in enumerate(vault.sources):
@@ -590,6 +609,8 @@ def _build(
 ) -> tuple[BuildResult, list[str]]:
     """One attempt; returns its result and the notes it saw (what the cache keeps)."""
     scan = scan_notes(root, config, remove_temps=True)
+    macros = read_macros_file(root, config.macros)  # read once: what this build renders with
+    bibliography = read_bibliography(root, config)  # likewise
     looked = look(root, scan, cache)
     vouch_by_content(root, scan, looked, cache)
     if len(looked.vouched) == len(scan.notes):
@@ -602,6 +623,8 @@ def _build(
             looked.mtimes,
             write_ids=write_ids,
             strict=strict,
+            macros=macros.digest,
+            bibliography=bibliography.digest,
         )
         kept = _unchanged(root, out, config, scan, cache, inputs)
         if kept is not None:
@@ -633,7 +656,14 @@ def _build(
             vault.parse_keys[rel] = key
         digests[rel] = digest
     result.content = collect_deck(
-        vault, config, figure_paths(vault, figures_dir), cache, progress, processes=processes
+        vault,
+        config,
+        figure_paths(vault, figures_dir),
+        cache,
+        progress,
+        processes=processes,
+        macros=macros,
+        bibliography=bibliography,
     )
     result.diagnostics.extend(result.content.diagnostics)
     if has_errors(result.diagnostics, strict=strict):
@@ -663,7 +693,16 @@ def _build(
     if not write_ids or not any(vault.summaries[rel].missing for rel in seen):
         mtimes = {s.rel_text: s.mtime for s in vault.sources}
         inputs = inputs_digest(
-            root, out, config, scan, digests, mtimes, write_ids=write_ids, strict=strict
+            root,
+            out,
+            config,
+            scan,
+            digests,
+            mtimes,
+            write_ids=write_ids,
+            strict=strict,
+            macros=macros.digest,
+            bibliography=bibliography.digest,
         )
         result.outcome = _outcome(inputs, result, vault, fingerprint)
     return result, seen

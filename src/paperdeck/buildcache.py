@@ -49,11 +49,15 @@ _BATCH = 256
 @functools.cache
 def code_version() -> str:
     """What parse and render results depend on: this package's source (code and card CSS),
-    its Markdown parser, its HTML sanitizer and its code highlighter."""
+    its Markdown parser, its HTML sanitizer, its code highlighter and its BibTeX parser;
+    data files too (the TeX commands Anki's MathJax knows decide which warnings a note
+    gets)."""
     digest = hashlib.sha256()
-    for path in sorted([*_PACKAGE.rglob("*.py"), *_PACKAGE.rglob("*.css")]):
+    for path in sorted(
+        [*_PACKAGE.rglob("*.py"), *_PACKAGE.rglob("*.css"), *_PACKAGE.rglob("*.txt")]
+    ):
         digest.update(path.relative_to(_PACKAGE).as_posix().encode() + path.read_bytes())
-    for dist in ("markdown-it-py", "mdit-py-plugins", "genanki", "nh3", "Pygments"):
+    for dist in ("markdown-it-py", "mdit-py-plugins", "genanki", "nh3", "Pygments", "bibtexparser"):
         digest.update(version(dist).encode())
     return digest.hexdigest()
 

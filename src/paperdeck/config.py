@@ -7,6 +7,7 @@ import time.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -34,6 +35,8 @@ _CHOICES = {
     "sync_tags": ("added", "notes"),
 }
 DEFAULT_IGNORE = (".obsidian/**", ".trash/**", "**/.*/**", "templates/**", "Templates/**")
+DEFAULT_PAGE_PATTERN = r"\bpp?\.[ \t]?(\d+)(?:[-\u2013]\d+)?"
+"""``p. 5``, ``p.5``, ``pp. 5`` and ``pp. 5-7`` (linked to the first page)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Config:
     """Obsidian vault name for ``obsidian://`` links (default: the notes folder's name)."""
     figures_dir: str = "figures"
     """Where generated figures go, relative to the working directory."""
+    macros: str | None = None
+    """The LaTeX macros file every card's math uses, from the vault's root (default:
+    ``macros.tex`` there, if there is one)."""
     highlight_cloze: bool = False
     """Make every paragraph with ``==highlights==`` a cloze card (opt-in)."""
     reverse: bool = False
@@ -86,6 +92,12 @@ class Config:
     folder_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Tags for the cards of every note under a folder (``{"Maths" = ["maths"]}``); the
     tags of all enclosing folders add up."""
+    bibliography: tuple[str, ...] = ()
+    """BibTeX files (a Better BibTeX auto-export works as is), relative to the vault, in
+    which notes' citation keys are looked up; the first file holding a key wins."""
+    page_pattern: str = DEFAULT_PAGE_PATTERN
+    """A regex for a page reference on a card of a cited note (``p. 5``): its first group
+    is the page the link opens the paper's PDF at."""
     sync_deck: str = "anki"
     """Two-way sync: ``anki`` keeps a card where it was moved in Anki until the note's deck
     changes; ``notes`` moves it back to the note's deck on every sync."""
@@ -292,7 +304,30 @@ def _folder_tags(value: Any, where: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _bibliography(value: Any, where: str) -> tuple[str, ...]:
+    """``["refs.bib", ...]`` (or one path as a string)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+        raise PaperdeckError(f"{where} must be a list of BibTeX file paths")
+    return tuple(v.strip() for v in items)
+
+
+def _page_pattern(value: Any, where: str) -> str:
+    """A regex with a group for the page number, that cannot match empty text."""
+    if not isinstance(value, str):
+        raise PaperdeckError(f"{where} must be a regular expression (a string)")
+    try:
+        compiled = re.compile(value)
+    except re.error as exc:
+        raise PaperdeckError(f"{where} is not a valid regular expression: {exc}") from exc
+    if compiled.groups < 1 or compiled.match("") is not None:
+        raise PaperdeckError(f"{where} needs a group for the page number and some text to match")
+    return value
+
+
 _READERS = {
+    "bibliography": _bibliography,
+    "page_pattern": _page_pattern,
     "styles": _styles,
     "note_fields": _note_fields,
     "folder_decks": _folder_decks,

@@ -45,6 +45,8 @@ from paperdeck.build import (
     save_state,
     settle_mods,
 )
+from paperdeck.cards.macros.source import read_macros_file
+from paperdeck.citations.load import read_bibliography
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
 from paperdeck.figures.cache import Progress
@@ -123,7 +125,11 @@ def sync(
             if not dry_run:
                 run.rendered = render_figures(vault.figures, figures_dir, progress=progress)
             generated = figure_paths(vault, figures_dir)
-            content = collect_deck(vault, config, generated)
+            macros = read_macros_file(root, config.macros)  # read once: both directions
+            bibliography = read_bibliography(root, config)  # render with the same copy
+            content = collect_deck(
+                vault, config, generated, macros=macros, bibliography=bibliography
+            )
             run.diagnostics += content.diagnostics
             if has_errors(run.diagnostics, strict=strict):
                 return run
@@ -142,7 +148,9 @@ def sync(
                 policy=policy,
             )
             run.diagnostics += run.plan.diagnostics
-            context = render_context(vault, config, generated)
+            context = render_context(
+                vault, config, generated, macros=macros, bibliography=bibliography
+            )
             run.rewrites = plan_rewrites(
                 vault.sources,
                 run.plan.pull,

@@ -66,17 +66,22 @@ def inputs_digest(
     *,
     write_ids: bool,
     strict: bool,
+    macros: str = "",
+    bibliography: str = "",
 ) -> str:
     """A digest of what a build reads besides embedded files, figures, the card state and
     the deck: the card CSS, settings, paths, flags, the file list and every note's bytes. Without
     ``write_ids`` the card state is not kept, so a card's time is its note's: then the
-    notes' modification times (``mtimes``) count too."""
+    notes' modification times (``mtimes``) count too. ``macros`` is the digest of the
+    vault's macros file, as the build read it, ``bibliography`` that of its BibTeX files."""
     from paperdeck.anki.note_types import card_css
 
     digest = hashlib.sha256(card_css().encode())  # the note types' look is in the deck too
     settings = json.dumps(asdict(config), sort_keys=True, default=repr)
     where = (os.getcwd(), os.path.abspath(root), os.path.realpath(root), os.path.abspath(out))
     digest.update(repr((settings, where, write_ids, strict, scan.diagnostics)).encode())
+    digest.update(f"\0macros {macros}\0".encode())
+    digest.update(f"\0bibliography {bibliography}\0".encode())
     digest.update("\n".join(scan.files).encode())
     for rel in scan.notes:
         digest.update(b"\n" + rel.encode() + b"\0" + digests.get(rel, b"-"))

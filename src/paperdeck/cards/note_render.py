@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 from urllib.parse import quote, urlsplit
@@ -27,6 +27,7 @@ from paperdeck.anki.note_types import (
     cloze_note_type,
     custom_note_type,
 )
+from paperdeck.cards.macros.vault_tex import VaultTex
 from paperdeck.cards.media import (
     Embed,
     MediaNames,
@@ -35,8 +36,11 @@ from paperdeck.cards.media import (
     embed_state,
     find_embeds,
 )
+from paperdeck.cards.pages import PageLinks, page_links
 from paperdeck.cards.render import render_field
 from paperdeck.cards.sanitize import sanitize
+from paperdeck.citations.cite import Cited, cite
+from paperdeck.citations.load import Bibliography
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, warning
 from paperdeck.figures.display import read_figure_display
@@ -57,13 +61,19 @@ class RenderContext:
     vault_name: str
     index: VaultIndex
     media_names: MediaNames
+    tex: VaultTex = field(default_factory=VaultTex)
+    """The vault's macros (and what Anki's MathJax knows), for every card's math."""
+    bibliography: Bibliography = field(default_factory=Bibliography)
+    """The vault's BibTeX entries, for notes that name their paper by citation key."""
 
     def fingerprint(self) -> str:
-        """A hash of the settings and figure paths; a change re-renders every note."""
+        """A hash of the settings, figure paths and macros; a change re-renders every note."""
         payload = {
             "config": asdict(self.config),
             "vault": self.vault_name,
             "generated": {k: str(v) for k, v in sorted(self.index.generated.items())},
+            "tex": self.tex.fingerprint(),
+            "bibliography": self.bibliography.digest,
         }
         text = json.dumps(payload, sort_keys=True, default=repr)  # regex styles hold patterns
         return hashlib.sha256(text.encode()).hexdigest()
@@ -118,8 +128,10 @@ def _nearest(by_folder: Mapping[str, T], rel: PurePosixPath) -> list[T]:
     return [wanted[p.as_posix()] for p in rel.parents if p.as_posix() in wanted and p.name]
 
 
-def source_html(note: Note, rel: PurePosixPath, vault_name: str) -> str:
-    """The Source field: title (linked to the paper), authors, year, and a link to the note.
+def source_html(note: Note, rel: PurePosixPath, vault_name: str, cited: Cited | None = None) -> str:
+    """The Source field: title (linked to the paper), authors, year, and a link to the note;
+    for a note that cites its paper, the entry's authors (if the note names none), venue
+    and links (DOI, arXiv, PDF, Zotero) before that.
 
     The title is a link only for a web address: anything else would be removed by the
     sanitizer anyway, leaving a link-coloured title that cannot be clicked."""
@@ -129,8 +141,11 @@ def source_html(note: Note, rel: PurePosixPath, vault_name: str) -> str:
     parts = [f'<a href="{html.escape(meta.link or "")}">{title}</a>' if web_link else title]
     if meta.authors:
         parts.append(html.escape(", ".join(a.replace("_", " ") for a in meta.authors)))
+    elif cited is not None and cited.authors:
+        parts.append(html.escape(cited.authors))
     if meta.year:
         parts.append(html.escape(meta.year))
+    parts.extend(cited.parts if cited is not None else ())
     target = quote(rel.with_suffix("").as_posix(), safe="")
     url = f"obsidian://open?vault={quote(vault_name, safe='')}&file={target}"
     parts.append(f'<a href="{html.escape(url)}">Open in Obsidian</a>')
@@ -174,16 +189,12 @@ def render_note(source: SourceNote, context: RenderContext) -> RenderedNote:
 
     Every field is sanitized here, once assembled (Source line and heading context
     included): the one place all of a card's HTML passes."""
-    note, rel = source.note, source.rel
-    deck = deck_name(note, rel, context.config)
+    rel = source.rel
+    rendering, cited = _rendering_for(source, context)
+    note = replace(source.note, meta=cited.meta) if cited is not None else source.note
+    deck = deck_name(note, rel, context.config)  # the entry fills what the note lacks
     tags = note_tags(note, rel, context.config)
-    source_field = source_html(note, rel, context.vault_name)
-    rendering = _Rendering(
-        source,
-        context,
-        RenderedNote([], {}, [], {}),
-        NoteLinker(context.index, context.vault_name, rel),
-    )
+    source_field = source_html(note, rel, context.vault_name, cited)
     for card in note.cards:
         if card.delete:  # marked DELETE: its note leaves Anki on sync, never rebuilt
             continue
@@ -203,6 +214,24 @@ def render_note(source: SourceNote, context: RenderContext) -> RenderedNote:
     return rendering.out
 
 
+def _rendering_for(source: SourceNote, context: RenderContext) -> tuple[_Rendering, Cited | None]:
+    """How the fields of ``source`` are rendered (its paper's page links and title
+    included), and its bibliography entry, if it cites one."""
+    meta = source.note.meta
+    cited, citing = cite(meta, source.note.path, context.bibliography)
+    title = cited.meta.title if cited is not None else meta.title
+    pages = page_links(context.config.page_pattern, cited.page_url) if cited else None
+    rendering = _Rendering(
+        source,
+        context,
+        RenderedNote([], {}, citing, {}),
+        NoteLinker(context.index, context.vault_name, source.rel),
+        title,
+        pages,
+    )
+    return rendering, cited
+
+
 @dataclass
 class _Rendering:
     """One note being rendered: where its text comes from, and what its fields used."""
@@ -211,6 +240,10 @@ class _Rendering:
     context: RenderContext
     out: RenderedNote
     linker: NoteLinker
+    title: str | None = None
+    """The paper's title (the note's, else its bibliography entry's)."""
+    pages: PageLinks | None = None
+    """How page references become links to the cited paper's PDF (``None``: no paper)."""
 
     def card_fields(self, card: Card, note_type: NoteType, source_field: str) -> tuple[str, ...]:
         """The card's fields as HTML, in the note type's order, Source filled in, and the
@@ -236,14 +269,22 @@ class _Rendering:
         """``Title > Heading > Subheading`` under the first field, for a card with context."""
         if not card.context:
             return ""
-        title = self.source.note.meta.title or self.source.rel.stem
+        title = self.title or self.source.rel.stem
         trail = " &gt; ".join(html.escape(part) for part in (title, *card.context))
         return f'<div class="context">{trail}</div>'
 
     def field(self, markdown: str, first_line: int, cloze: bool) -> str:
         """One field as HTML: its embeds resolved (problems reported at their lines)."""
         names, widths = self.resolve_embeds(markdown, first_line)
-        return render_field(markdown, names, cloze=cloze, link=self.linker, widths=widths)
+        tex = self.context.tex.field()
+        rendered = render_field(
+            markdown, names, cloze=cloze, link=self.linker, widths=widths, tex=tex, pages=self.pages
+        )
+        for problem in tex.problems:  # the vault's macros, commands nothing defines
+            report = error if problem.error else warning
+            line = first_line + problem.line
+            self.out.diagnostics.append(report(self.source.note.path, line, problem.message))
+        return rendered
 
     def resolve_embeds(
         self, markdown: str, first_line: int
@@ -292,21 +333,21 @@ class FieldInputs:
     names: dict[str, str | None]
     widths: dict[str, int]
     link: NoteLinker
+    render: Callable[[str], str]
+    """Any Markdown for this field rendered as the build renders it (macros, page links
+    and embeds included; not yet sanitized)."""
 
 
 def field_inputs(
-    source: SourceNote, context: RenderContext, markdown: str, first_line: int
+    source: SourceNote, context: RenderContext, markdown: str, first_line: int, *, cloze: bool
 ) -> FieldInputs:
     """The inputs a build renders one field of ``source`` with (two-way sync converts Anki's
     HTML back with the same ones, so that it can check its answer by rendering it)."""
-    rendering = _Rendering(
-        source,
-        context,
-        RenderedNote([], {}, [], {}),
-        NoteLinker(context.index, context.vault_name, source.rel),
-    )
+    rendering, _ = _rendering_for(source, context)
     names, widths = rendering.resolve_embeds(markdown, first_line)
-    return FieldInputs(names, widths, rendering.linker)
+    return FieldInputs(
+        names, widths, rendering.linker, lambda text: rendering.field(text, first_line, cloze)
+    )
 
 
 def cached_still_valid(

@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import unescapeAll
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.rules_inline.state_inline import Delimiter
 from markdown_it.token import Token
@@ -29,6 +30,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.dollarmath.index import math_inline_dollar
 
 from paperdeck.cards.highlight import highlighted_block
+from paperdeck.cards.pages import PageLinks, page_links_plugin, pdf_page_link
 from paperdeck.cards.tex import escapes_out_of_text
 from paperdeck.notes.cloze import space_double_braces
 
@@ -184,8 +186,28 @@ def _mark_post_process(state: StateInline) -> None:
             _mark_pairs(state, meta["delimiters"])
 
 
+def _math_lines(state: StateCore) -> None:
+    """Each math token's line in the source, in ``meta["line"]``, for messages about it."""
+    for token in state.tokens:
+        if token.type.startswith("math_block") and token.map:
+            token.meta["line"] = token.map[0]
+        elif token.type == "inline" and token.map and token.children:
+            cursor = 0
+            for child in token.children:
+                if child.type.startswith("math_inline"):
+                    written = child.markup + child.content
+                    found = token.content.find(written, cursor)
+                    cursor = max(cursor, found)
+                    child.meta["line"] = token.map[0] + token.content.count("\n", 0, cursor)
+                    cursor += len(written) if found >= 0 else 0
+
+
 def _math_source(token: Token, env: EnvType) -> str:
-    math = html.escape(escapes_out_of_text(token.content.strip()), quote=False)
+    tex = token.content.strip()
+    macros: Callable[[str, int], str] | None = env.get("tex")
+    if macros is not None:
+        tex = macros(tex, token.meta.get("line", 0))
+    math = html.escape(escapes_out_of_text(tex), quote=False)
     return space_double_braces(math) if env.get("cloze") else math
 
 
@@ -226,6 +248,8 @@ def _wikilink(
     )
     link: Callable[[str], str | None] | None = env.get("link")
     url = link(note) if link is not None else None
+    if url and (pdf := pdf_page_link(url, target, label)):  # [[paper.pdf#page=5]]
+        url, text = pdf[0], html.escape(pdf[1])
     if url:
         return f'<a class="wikilink" href="{html.escape(url)}">{text}</a>'
     return f'<span class="wikilink">{text}</span>'
@@ -317,6 +341,7 @@ def make_markdown() -> MarkdownIt:
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     md.inline.ruler.after("strikethrough", "mark", _mark_tokenize)
     md.inline.ruler2.after("strikethrough", "mark", _mark_post_process)
+    md.core.ruler.push("math_lines", _math_lines)
     md.add_render_rule("math_inline", _math("\\(", "\\)"))
     md.add_render_rule("math_inline_double", _math("\\[", "\\]"))
     md.add_render_rule("math_block", _math_block)
@@ -326,6 +351,7 @@ def make_markdown() -> MarkdownIt:
     md.add_render_rule("wikilink_embed", _embed)
     md.add_render_rule("image", _image)
     md.add_render_rule("fence", _fence)
+    md.use(page_links_plugin)
     return md
 
 
@@ -351,6 +377,8 @@ def render_field(
     cloze: bool = False,
     link: Callable[[str], str | None] | None = None,
     widths: Mapping[str, int] | None = None,
+    tex: Callable[[str, int], str] | None = None,
+    pages: PageLinks | None = None,
 ) -> str:
     """Render one card field; ``media`` maps each embed target to its media name (None: missing).
 
@@ -358,9 +386,17 @@ def render_field(
     ``link`` maps the note a ``[[wikilink]]`` names (``""`` for the note itself) to a URL;
     without it, or where it gives ``None`` (no such note), the link shows as plain text.
     ``widths`` gives the CSS width of an image by media name, used where the note asks for
-    none (a generated figure's own width).
+    none (a generated figure's own width). ``tex`` is given each piece of math and its line
+    in the field, and returns the TeX to show (the vault's macros expanded).
     """
     source = without_comments(markdown)
-    env = {"media": dict(media or {}), "cloze": cloze, "link": link, "widths": widths or {}}
+    env = {
+        "media": dict(media or {}),
+        "cloze": cloze,
+        "link": link,
+        "widths": widths or {},
+        "tex": tex,
+        "pages": pages,  # page references (``p. 5``) linked to the cited paper's PDF
+    }
     rendered: str = _MD.render(source, env)
     return rendered.strip()

@@ -6,10 +6,11 @@ inside Anki, on every device the deck syncs to. Every field of every card passes
 :func:`sanitize` once it is assembled, Source line and heading context included.
 
 Kept: text formatting, headings, lists, tables, ``<details>``, ``<mark>``, ruby, images
-(``src``, ``alt``, ``width``, ``height``) and links to ``http``, ``https``, ``mailto`` and
-``obsidian`` URLs, ``class`` (paperdeck's own and the highlighter's) and a few harmless
-``style`` properties (markdown-it aligns table cells with ``text-align``). Math, cloze
-``{{c1::...}}`` and ``[sound:...]`` are text and stay as they are.
+(``src``, ``alt``, ``width``, ``height``) and links to ``http``, ``https``, ``mailto``,
+``obsidian`` and ``zotero`` URLs and to ``file:`` URLs of PDFs (a cited paper), ``class``
+(paperdeck's own and the highlighter's) and a few harmless ``style`` properties
+(markdown-it aligns table cells with ``text-align``). Math, cloze ``{{c1::...}}`` and
+``[sound:...]`` are text and stay as they are.
 Dropped with their content: ``<script>``, ``<style>`` (one field's style sheet would
 restyle the whole card and the reviewer around it, and can fetch URLs), ``<template>``,
 ``<noscript>``, ``<title>``. Dropped, their text kept: every other tag (``<iframe>``,
@@ -28,6 +29,7 @@ does not see every card as changed on the next import.
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote, urlsplit
 
 import nh3
 
@@ -71,8 +73,13 @@ STYLE_PROPERTIES = frozenset(
 """``style`` properties kept: colour and emphasis only, nothing that loads a URL or moves
 text over the rest of the card."""
 
-LINK_SCHEMES = frozenset({"http", "https", "mailto", "obsidian"})
-"""URL schemes a link may have (``obsidian``: paperdeck's links back to the vault)."""
+LINK_SCHEMES = frozenset({"http", "https", "mailto", "obsidian", "zotero"})
+"""URL schemes a link may have (``obsidian``: paperdeck's links back to the vault;
+``zotero``: a cited paper in Zotero)."""
+
+FILE_LINK_SUFFIXES = (".pdf",)
+"""A ``file:`` link is kept only to these (a cited paper's PDF outside the vault): a link
+to any other local file might open a program."""
 
 IMAGE_SCHEMES = frozenset({"http", "https"})
 """URL schemes an image may have, besides ``data:`` for a raster image and a media name."""
@@ -111,6 +118,12 @@ def _data_type(url: str) -> str:
     return header.partition(";")[0].strip().lower()
 
 
+def _file_path(url: str) -> str:
+    """The path a ``file:`` URL names, without its query or fragment (``#page=5``)."""
+    cleaned = url.strip(_C0_OR_SPACE).translate(_TAB_OR_NEWLINE)
+    return unquote(urlsplit(cleaned).path)
+
+
 def _allowed_url(tag: str, attribute: str, value: str) -> str | None:
     """A second check on every kept URL, after nh3's own scheme check: a link may only use
     :data:`LINK_SCHEMES`, an image :data:`IMAGE_SCHEMES` or a raster ``data:`` URL."""
@@ -120,6 +133,8 @@ def _allowed_url(tag: str, attribute: str, value: str) -> str | None:
     if scheme is None:
         return value  # relative: a media file of the deck, or a path that goes nowhere
     if tag == "a" and attribute == "href":
+        if scheme == "file":
+            return value if _file_path(value).lower().endswith(FILE_LINK_SUFFIXES) else None
         return value if scheme in LINK_SCHEMES else None
     if tag == "img" and attribute == "src":
         if scheme == "data":
@@ -135,7 +150,7 @@ _CLEANER = nh3.Cleaner(
     attribute_filter=_allowed_url,
     strip_comments=True,
     link_rel=None,  # no ``rel`` added: a card's links open outside Anki, never in a tab
-    url_schemes={*LINK_SCHEMES, *IMAGE_SCHEMES, "data"},
+    url_schemes={*LINK_SCHEMES, *IMAGE_SCHEMES, "data", "file"},
     filter_style_properties=set(STYLE_PROPERTIES),
 )
 

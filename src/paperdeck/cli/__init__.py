@@ -12,6 +12,7 @@ from paperdeck import __version__
 from paperdeck.cli.build import build, check, figures, watch
 from paperdeck.cli.collection import import_command, sync_command
 from paperdeck.cli.preview import preview
+from paperdeck.cli.report import report_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,3 +28,4 @@ def main() -> None:
 
 for command in (build, check, figures, watch, import_command, sync_command, preview):
     main.add_command(command)
+main.add_command(report_command)

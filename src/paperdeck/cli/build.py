@@ -152,7 +152,13 @@ def summary(result: BuildResult) -> str:
 
 @click.command()
 @vault_options
-def check(notes_dir: Path, strict: bool, ignore: tuple[str, ...]) -> None:
+@click.option(
+    "--collection",
+    metavar="PATH",
+    type=click.Path(path_type=Path),
+    help="Also warn at each card that is a leech in this Anki collection (only read).",
+)
+def check(notes_dir: Path, strict: bool, ignore: tuple[str, ...], collection: Path | None) -> None:
     """Parse and validate NOTES_DIR without writing anything; list the cards.
 
     \b
@@ -172,6 +178,10 @@ def check(notes_dir: Path, strict: bool, ignore: tuple[str, ...]) -> None:
     if not has_errors(diagnostics):
         generated = figure_paths(vault, Path(config.figures_dir))
         diagnostics += collect_deck(vault, config, generated).diagnostics
+        if collection is not None:
+            from paperdeck.cli.report import leech_warnings
+
+            diagnostics += leech_warnings(vault, collection, config)
     click.echo(f"{plural(vault.cards, 'card')} in {plural(len(vault.sources), 'note')}")
     report(diagnostics, strict=strict)
     if has_errors(diagnostics, strict=strict):

@@ -53,14 +53,12 @@ from numpy.typing import NDArray
 from PIL import Image, PngImagePlugin
 
 from paperdeck.figures.display import CSS_WIDTH_KEY, MIN_TEXT_KEY
+from paperdeck.figures.text_sizes import text_sizes
 from paperdeck.fileio import atomic_path
 from paperdeck.gumbel import gumbel_noise, gumbel_softmax, log_prob, log_prob_binary
 from paperdeck.wording import plural
 
 if TYPE_CHECKING:
-    from matplotlib.backend_bases import GraphicsContextBase
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.text import Text
     from matplotlib.typing import RcKeyType
 
 __all__ = [
@@ -727,41 +725,6 @@ def draw_gradient_variance(
 
 
 # --------------------------------------------------------------------------- output
-
-
-def text_sizes(fig: Figure) -> list[tuple[str, float]]:
-    """Draw ``fig`` on its Agg canvas; every text actually drawn, with its size in points.
-
-    Read from the renderer, not from the figure's text artists: a tick label outside the
-    axis range, an empty or invisible text is not drawn and does not count. Mathtext counts
-    at the size of its sub- and superscripts (70 %), its smallest glyphs.
-    """
-    canvas: Any = FigureCanvasAgg(fig)  # Any: matplotlib's Agg canvas is untyped
-    renderer = canvas.get_renderer()
-    drawn: list[tuple[str, float]] = []
-    draw_text = renderer.draw_text
-
-    def record(
-        gc: GraphicsContextBase,
-        x: float,
-        y: float,
-        s: str,
-        prop: FontProperties,
-        angle: float,
-        ismath: bool | str = False,
-        mtext: Text | None = None,
-    ) -> None:
-        if s.strip():
-            scale = 0.7 if ismath and any(c in s for c in "^_") else 1.0
-            drawn.append((s, scale * float(prop.get_size_in_points())))
-        draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
-
-    renderer.draw_text = record
-    try:
-        canvas.draw()
-    finally:
-        del renderer.draw_text
-    return drawn
 
 
 def save_figure(fig: Figure, path: Path) -> None:

@@ -65,6 +65,11 @@ class NoteMeta:
     deck: str | None = None
     reverse: bool = False
     """Front matter ``reverse: true``: every Q/A card of the note goes both ways."""
+    citekey: str | None = None
+    """The citation key naming the paper (front matter ``citekey:``, or ``@key`` in the
+    ``Title:`` line), looked up in the vault's bibliography when the note is rendered."""
+    citekey_line: int = 0
+    """1-based line the citation key is written on."""
 
 
 @dataclass(frozen=True)

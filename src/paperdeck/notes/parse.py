@@ -34,6 +34,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from paperdeck import yamlsafe
 from paperdeck.diagnostics import Diagnostic, error, warning
+from paperdeck.notes.citekey import front_matter_key, is_front_matter_key_line, split_title
 from paperdeck.notes.cloze import cloze_problems, has_cloze, has_curly_cloze, has_highlight
 from paperdeck.notes.comments import find_comments
 from paperdeck.notes.model import Card, FencedBlock, Note, NoteMeta
@@ -149,7 +150,22 @@ def _read_front_matter(scan: Scan) -> tuple[NoteMeta, int]:
     if not isinstance(data, dict):
         scan.diagnostics.append(error(scan.path, 1, "front matter must be a mapping of keys"))
         return NoteMeta(), end + 1
-    return _meta_from_mapping(scan, data), end + 1
+    return _front_matter_citekey(scan, _meta_from_mapping(scan, data), data, end), end + 1
+
+
+def _front_matter_citekey(scan: Scan, meta: NoteMeta, data: dict[Any, Any], end: int) -> NoteMeta:
+    """``citekey: key`` (or ``"@key"``), with the line it is written on."""
+    value = next((v for k, v in data.items() if str(k).lower() == "citekey"), None)
+    if value is None:
+        return meta
+    where = (i for i in range(1, end) if is_front_matter_key_line(scan.text(i)))
+    line = next(where, 0) + 1
+    key = front_matter_key(value)
+    if key is None:
+        message = "front matter 'citekey' must be one citation key, such as jang2017categorical"
+        scan.diagnostics.append(warning(scan.path, line, message))
+        return meta
+    return replace(meta, citekey=key, citekey_line=line)
 
 
 def _as_text(value: Any) -> str | None:
@@ -188,22 +204,27 @@ def _read_header_lines(scan: Scan, meta: NoteMeta, start: int) -> tuple[NoteMeta
     while i < len(scan.lines) and scan.is_blank(i):
         i += 1
     values: dict[str, str] = {}
+    title_line = 0
     while i < len(scan.lines) and (m := HEADER_RE.match(scan.text(i))):
         key = m.group(1).lower().rstrip("s") if m.group(1).lower() != "tags" else "tags"
         values[key] = m.group(2)
+        title_line = i + 1 if key == "title" else title_line
         i += 1
     if not values:
         return meta, start
     authors = values.get("author")
+    title, citekey = split_title(values.get("title", ""))
     return (
         NoteMeta(
-            title=values.get("title") or meta.title,
+            title=title or meta.title,
             authors=tuple(_split_authors(authors)) if authors else meta.authors,
             tags=unique([*meta.tags, *header_tags(values.get("tags", ""))]),
             year=values.get("year") or meta.year,
             link=values.get("link") or meta.link,
             deck=values.get("deck") or meta.deck,
             reverse=meta.reverse,
+            citekey=citekey or meta.citekey,
+            citekey_line=title_line if citekey else meta.citekey_line,
         ),
         i,
     )

@@ -81,7 +81,9 @@ def replace_card_text(
     lines = split_lines(text)
     if card.answer_line == card.line:  # a cloze paragraph: no markers, no answer
         if answer:
-            raise CannotWriteBack("a cloze paragraph has no place for text added to Back Extra")
+            raise CannotWriteBack(
+                "a cloze paragraph has no place for text added to its Extra field"
+            )
         lines = _replaced(lines, card.line - 1, card.end_line - 1, question, marker=False)
     else:
         q_first, q_last = _region(lines, card.line - 1, card.answer_line - 2)

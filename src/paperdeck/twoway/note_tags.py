@@ -48,9 +48,17 @@ def with_tags(text: str, anki_tags: Sequence[str], reparse: Callable[[str], Note
     added = {anki_tag(t).casefold() for t in wanted}
     had = {anki_tag(t).casefold() for t in before.meta.tags}
     now = {anki_tag(t).casefold() for t in after.meta.tags}
-    if after.cards != before.cards or now != had | added:
+    if _said(after) != _said(before) or now != had | added:
         return None
     return new_text
+
+
+def _said(note: Note) -> list[tuple[object, ...]]:
+    """What the note's cards say, wherever their lines now are."""
+    return [
+        (c.card_id, c.question, c.answer, c.tags, c.note_type, c.fields, c.cloze, c.reverse)
+        for c in note.cards
+    ]
 
 
 def _ending(line: str) -> str:

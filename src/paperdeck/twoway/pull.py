@@ -101,7 +101,7 @@ def _card_markdown(
         if html is None:
             out.append(markdown)
             continue
-        inputs = field_inputs(source, context, markdown, line)
+        inputs = field_inputs(source, context, markdown, line, cloze=card.cloze)
         media = {name: target for target, name in inputs.names.items() if name is not None}
         result = field_markdown(
             html,
@@ -111,6 +111,7 @@ def _card_markdown(
             highlights_as_clozes=as_clozes,
             link=inputs.link,
             widths=inputs.widths,
+            renderer=inputs.render,
         )
         if isinstance(result, Lossy):
             return f"its Anki HTML cannot be written as Markdown without loss: {result.reason}"

@@ -33,6 +33,7 @@ def field_markdown(
     highlights_as_clozes: bool = False,
     link: Callable[[str], str | None] | None = None,
     widths: Mapping[str, int] | None = None,
+    renderer: Callable[[str], str] | None = None,
 ) -> Converted:
     """One card field's HTML, as it is in Anki, back to the Markdown the note should hold.
 
@@ -42,10 +43,14 @@ def field_markdown(
     reads it, URL-encoded). ``cloze``, ``link`` and ``widths`` are what
     :func:`~paperdeck.cards.render.render_field` was given; ``highlights_as_clozes`` says
     the field is a cloze question, whose ``==highlights==`` were rendered as clozes.
+    ``renderer``, when given, is how the build renders this field (vault macros and page
+    links included): answers are checked with it.
     """
     try:
         target = read_card(html, cloze=cloze)
-        trip = RoundTrip(target, media, cloze, highlights_as_clozes, link, dict(widths or {}))
+        trip = RoundTrip(
+            target, media, cloze, highlights_as_clozes, link, dict(widths or {}), renderer
+        )
         return _convert(html, original_markdown, trip)
     except LossyError as exc:
         return Lossy(str(exc))

@@ -31,6 +31,9 @@ class RoundTrip:
     highlights_as_clozes: bool
     link: Callable[[str], str | None] | None
     widths: Mapping[str, int]
+    renderer: Callable[[str], str] | None = None
+    """The build's own rendering of this field, when the caller has it (a vault's macros
+    and page links are part of it); otherwise :func:`render_field` with the above."""
     _checked: dict[str, bool] = field(default_factory=dict)
     _by_target: dict[str, str | None] = field(default_factory=dict)
 
@@ -43,6 +46,8 @@ class RoundTrip:
         """The field as a build renders it: what the card in Anki holds."""
         if self.highlights_as_clozes:
             markdown = highlights_to_clozes(markdown)
+        if self.renderer is not None:
+            return sanitize(self.renderer(markdown))
         html = render_field(
             markdown, self._by_target, cloze=self.cloze, link=self.link, widths=self.widths
         )
