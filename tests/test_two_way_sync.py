@@ -449,3 +449,28 @@ def test_the_notes_can_win_for_tags_and_decks(synced: tuple[Path, Path]) -> None
         note = anki.get_note(MATH)
         assert sorted(note.tags) == ["marked", "paper"]  # Anki's own tag stays
         assert anki.decks.name(note.cards()[0].did) != "Elsewhere"
+
+
+def test_an_edit_that_says_the_same_settles_and_a_source_edit_is_a_conflict(
+    synced: tuple[Path, Path],
+) -> None:
+    vault, col = synced
+    note = vault / NOTE
+    before = note.read_bytes()
+    edit_in_anki(col, MATH, "Question", "<p>What is", "<p><b></b>What is")
+    edit_in_anki(col, LIST, "Source", "Two-way", "Two-way (edited in Anki)")
+
+    first = cli_ok("sync", str(vault), "--collection", str(col))
+
+    assert note.read_bytes() == before
+    assert f"card {MATH}" not in first.output
+    assert f"card {LIST} was edited in Anki but cannot be written back" in first.output
+    assert "its Source field was edited in Anki" in first.output
+    # The markup-only edit is now the base: a later change in the note is a plain push.
+    note.write_text(
+        note.read_text(encoding="utf-8").replace("Gumbel-Max trick?", "Gumbel-Max trick, again?"),
+        encoding="utf-8",
+    )
+    second = cli_ok("sync", str(vault), "--collection", str(col))
+    assert f"updated note {MATH} (Question)" in second.output
+    assert f"card {LIST} was edited in Anki but cannot be written back" in second.output

@@ -181,7 +181,7 @@ def sync(
             built = [rebuilt.get(n.note_id, n) for n in content.notes if n.note_id in in_vault]
             record_built(built, state)
             record_synced(run.plan, run.result, state, rebuilt)
-            record_anki_bases(col, run.plan, run.result, run.written, state)
+            record_anki_bases(col, run.plan, run.result, run.written, state, run.rewrites)
             gone = set(state.cards) - in_vault - note_ids(col)
             state.forget(gone | {p.note_id for p in run.result.pruned})
             state.pending &= in_vault  # a pending ID whose card left the vault is no card
@@ -253,6 +253,7 @@ def record_anki_bases(
     result: SyncResult,
     written: list[NoteRewrite],
     state: CardState,
+    rewrites: Rewrites,
 ) -> None:
     """Remember each settled card's note as Anki now holds it: the next sync's base.
 
@@ -261,6 +262,7 @@ def record_anki_bases(
     from anki.notes import NoteId
 
     pulled = {p.card.card_id for rewrite in written for p in rewrite.pulled}
+    pulled |= set(rewrites.settled)  # edits that say the same in Markdown
     settled = [
         *(item for item, _ in result.added),
         *(update.planned for update in result.updated),

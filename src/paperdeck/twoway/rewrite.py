@@ -6,6 +6,7 @@ tags together; the caller writes the text only if the file still holds what was 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +40,9 @@ class Rewrites:
     tags_kept_in_anki: list[tuple[SourceNote, tuple[str, ...]]] = field(default_factory=list)
     """Tags added in Anki that stay there only: on some of a note's cards, or not tags
     that Obsidian can write."""
+    settled: list[int] = field(default_factory=list)
+    """Cards edited in Anki in a way that says the same in Markdown (``<b>`` for
+    ``<strong>``, a trailing ``<br>``): nothing to write, Anki's version is the new base."""
 
 
 def plan_rewrites(
@@ -51,11 +55,19 @@ def plan_rewrites(
     """The rewrite of each note that has pulled cards or tags added in Anki to all of its
     cards (``added_tags``: by card ID, the tags each card's note gained in Anki)."""
     by_source: dict[str, list[AnkiEdit]] = {}
-    for side in pulls:
-        fields = side.fields
-        edit = AnkiEdit(side.planned.card, fields[0], fields[1] if len(fields) > 1 else None)
-        by_source.setdefault(side.planned.source.rel_text, []).append(edit)
     out = Rewrites()
+    for side in pulls:
+        fields, item = side.fields, side.planned
+        edited = _edited_beyond_the_text(side)
+        if edited:
+            reason = (
+                f"its {', '.join(edited)} field was edited in Anki, and paperdeck writes it "
+                "from the note's header, never into the note"
+            )
+            out.refused.append((item.source, Refused(item.card, reason)))
+            continue
+        edit = AnkiEdit(item.card, fields[0], fields[1] if len(fields) > 1 else None)
+        by_source.setdefault(item.source.rel_text, []).append(edit)
     for source in sources:
         edits = by_source.get(source.rel_text, [])
         common = _common_tags(source, added_tags)
@@ -76,7 +88,25 @@ def plan_rewrites(
             out.tags_kept_in_anki.append((source, partial))
         if text != source.text:
             out.notes.append(NoteRewrite(source, text, pulled.pulled, tags))
+        else:
+            out.settled += [p.card.card_id for p in pulled.pulled if p.card.card_id is not None]
     return out
+
+
+def _edited_beyond_the_text(side: AnkiSide) -> list[str]:
+    """The fields after the question and answer (the Source line) that Anki holds otherwise
+    than the vault renders them."""
+    item = side.planned
+    names, built = item.note.note_type.fields, item.note.fields
+    return [
+        name
+        for index, (name, anki) in enumerate(zip(names, side.fields, strict=True))
+        if index >= 2 and anki is not None and _nfc(anki) != _nfc(built[index])
+    ]
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def _cards_of(parse: Callable[[str], Note]) -> Callable[[str], Sequence[Card]]:
