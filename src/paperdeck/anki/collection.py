@@ -76,16 +76,11 @@ def open_collection(path: Path, *, create: bool = False) -> Iterator[Collection]
     holds open is :class:`CollectionLocked`. Anki errors while the collection is in use
     that say it is locked become :class:`CollectionLocked` too.
     """
-    try:
-        from anki.collection import Collection
-        from anki.errors import AnkiException, DBError
-    except ImportError as exc:  # pragma: no cover - anki is a test dependency
-        raise CollectionError(
-            "this needs Anki's Python package: pip install 'paperdeck[anki]'"
-        ) from exc
-    if path.is_dir():
-        raise CollectionError(f"{path} is a folder; give the path of its collection.anki2")
-    if not path.exists():
+    require_anki()
+    from anki.collection import Collection
+    from anki.errors import AnkiException, DBError
+
+    if not check_collection_path(path, missing_ok=True):
         if not create:
             raise CollectionMissing(
                 f"{path}: no such collection (pass --create to make a new, empty one)"
@@ -103,6 +98,28 @@ def open_collection(path: Path, *, create: bool = False) -> Iterator[Collection]
         raise CollectionError(f"{path}: Anki reported a problem: {exc}") from exc
     finally:
         col.close()
+
+
+def require_anki() -> None:
+    """Raise :class:`CollectionError` saying how to install Anki's package if it is missing."""
+    try:
+        import anki.collection  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - anki is a test dependency
+        raise CollectionError(
+            "this needs Anki's Python package: pip install 'paperdeck[anki]'"
+        ) from exc
+
+
+def check_collection_path(path: Path, *, missing_ok: bool = False) -> bool:
+    """Whether a collection file is at ``path``; a folder there is a :class:`CollectionError`
+    (the user gave the profile folder), and unless ``missing_ok`` so is nothing there."""
+    if path.is_dir():
+        raise CollectionError(f"{path} is a folder; give the path of its collection.anki2")
+    if path.exists():
+        return True
+    if not missing_ok:
+        raise CollectionMissing(f"{path}: no such collection")
+    return False
 
 
 def _db_error(path: Path, exc: Exception) -> CollectionError:

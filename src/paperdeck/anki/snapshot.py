@@ -24,7 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paperdeck.anki.collection import CollectionError, CollectionLocked, CollectionMissing
+from paperdeck.anki.collection import (
+    CollectionError,
+    CollectionLocked,
+    check_collection_path,
+    require_anki,
+)
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -48,17 +53,11 @@ def open_read_only(path: Path) -> Iterator[Collection]:
     Raises :class:`CollectionMissing`, :class:`CollectionLocked` (Anki has it open, or it
     changed while it was copied) or :class:`CollectionError` (not a collection).
     """
-    try:
-        from anki.collection import Collection
-        from anki.errors import AnkiException
-    except ImportError as exc:  # pragma: no cover - anki is a test dependency
-        raise CollectionError(
-            "this needs Anki's Python package: pip install 'paperdeck[anki]'"
-        ) from exc
-    if path.is_dir():
-        raise CollectionError(f"{path} is a folder; give the path of its collection.anki2")
-    if not path.exists():
-        raise CollectionMissing(f"{path}: no such collection")
+    require_anki()
+    from anki.collection import Collection
+    from anki.errors import AnkiException
+
+    check_collection_path(path)
     with tempfile.TemporaryDirectory(prefix="paperdeck-read-") as folder:
         copy = Path(folder) / "collection.anki2"
         _copy_at_rest(path, copy)

@@ -32,8 +32,9 @@ _TEXT_START_RE = re.compile(r"\\(" + "|".join(TEXT_COMMANDS) + r")\s*\{")
 _ESCAPED = frozenset("_%&#${}")
 
 
-def _closing_brace(tex: str, start: int) -> int | None:
-    """The index of the ``}`` closing the group opened just before ``start``, or None."""
+def closing_brace(tex: str, start: int) -> int | None:
+    """The index of the ``}`` closing the group opened just before ``start``, or None; a
+    backslash escapes the character after it (``\\{`` opens nothing)."""
     depth = 1
     i = start
     while i < len(tex):
@@ -96,7 +97,7 @@ def escapes_out_of_text(tex: str) -> str:
     out: list[str] = []
     pos = 0
     while match := _TEXT_START_RE.search(tex, pos):
-        end = _closing_brace(tex, match.end())
+        end = closing_brace(tex, match.end())
         if end is None:
             break
         body = tex[match.end() : end]

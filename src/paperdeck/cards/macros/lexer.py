@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from paperdeck.cards.tex import closing_brace
+
 _LETTERS = re.compile(r"[A-Za-z]+")
 _SPACE = " \t\r\n"
 _ENDS_WITH_WORD = re.compile(r"(?:^|[^\\])(?:\\\\)*\\[A-Za-z]+$")
@@ -39,21 +41,8 @@ def comment_end(text: str, at: int) -> int:
 
 def group_end(text: str, at: int) -> int | None:
     """Just past the ``}`` that closes the ``{`` at ``at``; None when it never closes."""
-    depth = 0
-    i = at
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
+    close = closing_brace(text, at + 1)
+    return None if close is None else close + 1
 
 
 def argument(text: str, at: int) -> tuple[str, int] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from paperdeck.cards.tex import TEXT_COMMANDS, escapes_out_of_text
+from paperdeck.cards.tex import TEXT_COMMANDS, closing_brace, escapes_out_of_text
 from paperdeck.cards.unrender.structure import NBSP, WHITE_SPACE
 from paperdeck.notes.cloze import space_double_braces
 
@@ -40,7 +40,7 @@ def escapes_into_text(tex: str) -> str:
     out: list[str] = []
     pos = 0
     while match := _TEXT_GROUP_RE.search(tex, pos):
-        end = _closing_brace(tex, match.end())
+        end = closing_brace(tex, match.end())
         if end is None:
             break
         command, body, after = match.group(1), tex[match.end() : end], end + 1
@@ -57,7 +57,7 @@ def escapes_into_text(tex: str) -> str:
                 break
             if not escapes or not tex.startswith(opening, k):
                 break
-            close = _closing_brace(tex, k + len(opening))
+            close = closing_brace(tex, k + len(opening))
             if close is None:
                 break
             body += escapes + tex[k + len(opening) : close]
@@ -66,17 +66,3 @@ def escapes_into_text(tex: str) -> str:
         pos = after
     out.append(tex[pos:])
     return "".join(out)
-
-
-def _closing_brace(tex: str, start: int) -> int | None:
-    depth = 1
-    i = start
-    while i < len(tex):
-        if tex[i] == "\\":
-            i += 2
-            continue
-        depth += {"{": 1, "}": -1}.get(tex[i], 0)
-        if depth == 0:
-            return i
-        i += 1
-    return None
