@@ -53,6 +53,7 @@ from numpy.typing import NDArray
 from PIL import Image, PngImagePlugin
 
 from paperdeck.figures.display import CSS_WIDTH_KEY, MIN_TEXT_KEY
+from paperdeck.figures.look import MIN_FONT, house_style
 from paperdeck.figures.text_sizes import text_sizes
 from paperdeck.fileio import atomic_path
 from paperdeck.gumbel import gumbel_noise, gumbel_softmax, log_prob, log_prob_binary
@@ -93,8 +94,6 @@ DPI = 2 * CSS_PX_PER_INCH
 WIDTH = 5.375
 """The width in inches of a figure of several panels (1204 px; 602 CSS px)."""
 
-MIN_FONT = 11.0
-"""The smallest font size in points: 11 * 367 / (72 * 5.375) = 10.4 CSS px on a phone card."""
 
 VERTICES: Array = np.array([[0.5, math.sqrt(3) / 2], [0.0, 0.0], [1.0, 0.0]])
 """The drawn simplex: category 1 at the top, 2 bottom left, 3 bottom right (equilateral)."""
@@ -112,21 +111,10 @@ DOT_COLOR = "#000000"
 # The bands use the map's lighter part only, so black dots stand out on each of them.
 _CMAP_FROM = 0.35
 
-# The same look whatever the user's matplotlibrc says, and white behind everything: the card
-# CSS puts a white background behind images in light and dark themes alike.
+# The house look (figures/look.py), with legends and titles of the card figures.
 _RC: dict[RcKeyType, Any] = {
-    "figure.facecolor": "white",
-    "axes.facecolor": "white",
-    "savefig.facecolor": "white",
-    "font.size": 12,
-    "axes.titlesize": 13,
-    "axes.labelsize": 12,
-    "xtick.labelsize": MIN_FONT,
-    "ytick.labelsize": MIN_FONT,
     "legend.fontsize": MIN_FONT,
     "figure.titlesize": 13,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
     "axes.linewidth": 1.0,
 }
 
@@ -146,8 +134,8 @@ _NARROW = 4.25  # the width in inches of a figure of one column of panels (952 p
 
 @contextmanager
 def _style() -> Iterator[None]:
-    """matplotlib's default style plus :data:`_RC`, restored on exit."""
-    with matplotlib.style.context("default"), matplotlib.rc_context(_RC):
+    """The house look plus :data:`_RC`, restored on exit."""
+    with house_style(_RC):
         yield
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from paperdeck.diagnostics import PaperdeckError
 from paperdeck.figures.display import CSS_WIDTH_KEY, MIN_TEXT_KEY
+from paperdeck.figures.look import MIN_FONT, house_style
 from paperdeck.report.model import Plot, StudyReport
 from paperdeck.report.stats import FORECAST_DAYS, WINDOW_DAYS
 from paperdeck.wording import plural
@@ -35,23 +36,11 @@ WIDTH = 3.6
 """Inches; 346 CSS px."""
 CSS_PX_PER_INCH = 96
 DPI = 2 * CSS_PX_PER_INCH
-MIN_FONT = 11.0
-"""The smallest text, in points, as drawn and as shown at :data:`WIDTH`."""
 
 _BLUE = "#0072b2"  # Okabe and Ito's colour-blind-safe palette
 _INK = "#222222"
 _EMPTY = "#eeeeee"
-_RC: dict[RcKeyType, Any] = {
-    "figure.facecolor": "white",
-    "axes.facecolor": "white",
-    "savefig.facecolor": "white",
-    "font.size": 12,
-    "axes.titlesize": 13,
-    "axes.labelsize": 12,
-    "xtick.labelsize": MIN_FONT,
-    "ytick.labelsize": MIN_FONT,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
+_RC: dict[RcKeyType, Any] = {  # the house look (figures/look.py) in the report's ink
     "text.color": _INK,
     "axes.labelcolor": _INK,
     "xtick.color": _INK,
@@ -66,13 +55,12 @@ class MissingMatplotlib(PaperdeckError):
 @contextmanager
 def _style() -> Iterator[None]:
     try:
-        import matplotlib
-        import matplotlib.style
+        import matplotlib  # noqa: F401
     except ImportError as exc:
         raise MissingMatplotlib(
             "the report's plots need matplotlib: pip install 'paperdeck[report]'"
         ) from exc
-    with matplotlib.style.context("default"), matplotlib.rc_context(_RC):
+    with house_style(_RC):
         yield
 
 
