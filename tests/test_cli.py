@@ -370,3 +370,54 @@ def test_watch_reports_a_broken_note_and_keeps_going(
     result = run("watch", str(vault))
     assert result.exit_code == 0
     assert "Not rebuilt (1 problem): notes/broken.md:1: error: 'Q:' with no 'A:'" in (result.output)
+
+
+def deck_fields(apkg: Path) -> list[str]:
+    """Every note's fields in a built deck, as one string each."""
+    with zipfile.ZipFile(apkg) as package, tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "collection.anki2"
+        path.write_bytes(package.read("collection.anki2"))
+        db = sqlite3.connect(path)
+        try:
+            return [row[0] for row in db.execute("select flds from notes order by id")]
+        finally:
+            db.close()
+
+
+def test_watch_rebuilds_when_the_vault_s_macros_or_bibliography_change(
+    empty_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchfiles import Change
+
+    (empty_vault / "macros.tex").write_text("\\newcommand{\\R}{\\mathbb{R}}\n")
+    (empty_vault / "refs.bib").write_text("@article{k, title={First}, year={2001}}\n")
+    (empty_vault / "paperdeck.toml").write_text('bibliography = ["refs.bib"]\n')
+    (empty_vault / "n.md").write_text(
+        "Title: @k\n\nQ: Where is $x$?\nA: In $\\R$.\n<!--ID: 1700000000001-->\n"
+    )
+    seen: list[str] = []
+
+    def edit(name: str, text: str) -> Any:
+        def write() -> set[tuple[Change, str]]:
+            seen.append(deck_fields(Path("cards/notes.apkg"))[0])
+            (empty_vault / name).write_text(text)
+            return {(Change.modified, str(empty_vault / name))}
+
+        return write
+
+    scripted_watch(
+        monkeypatch,
+        [
+            set(),
+            edit("macros.tex", "\\newcommand{\\R}{\\mathbf{R}}\n"),
+            edit("refs.bib", "@article{k, title={First}, year={2002}}\n"),
+            lambda: seen.append(deck_fields(Path("cards/notes.apkg"))[0]) or set(),
+        ],
+    )
+
+    result = run("watch", str(empty_vault))
+
+    assert result.exit_code == 0, result.output
+    assert "\\mathbb{R}" in seen[0] and "2001" in seen[0]
+    assert "\\mathbf{R}" in seen[1] and "2001" in seen[1]
+    assert "\\mathbf{R}" in seen[2] and "2002" in seen[2]
