@@ -13,13 +13,20 @@ For each size it measures, each in a process of its own:
 - ``one-note edit``: one card's answer edited in one note, then a build (median of
   ``--repeat``, a different note each time);
 - peak memory of each: the largest process (``wait4``'s max RSS, which covers the pool's
-  worker processes too) and the sum over the build's processes sampled every 20 ms.
+  worker processes too), and the sum over the build's processes: of their RSS sampled every
+  20 ms (forked workers' pages shared with the build counted in each, so an upper bound),
+  and of their PSS sampled every 0.1 s (shared pages split between the processes).
 
 Ratios are against the cold build and the one-deck floor. Targets (issue 11): a no-op at
 most 2% and a one-note edit at most 4% of a cold build at 20,000 notes; a cold build at
 most 5x the one-deck floor at 2,000 notes; peak memory at most 250 MB.
 
-Run: ``.venv/bin/python bench/bench_vault.py [--notes 2000 20000] [--repeat 3]``
+With ``--baseline SRC`` (a folder holding another version's ``paperdeck`` package) the
+same builds of that version are measured first, on the same vault, and a before/after
+table closes the report.
+
+Run: ``.venv/bin/python bench/bench_vault.py [--notes 2000 20000] [--repeat 3]
+[--baseline SRC]``
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import argparse
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -87,14 +95,22 @@ class Run:
     largest_mb: float
     """Max RSS of the largest process (the build or one of its workers)."""
     total_mb: float
-    """Peak of the summed RSS of the build and its worker processes (sampled)."""
+    """Peak of the summed RSS of the build and its worker processes (sampled). Workers are
+    forked, so pages they share with the build are counted in each: an upper bound."""
+    pss_mb: float
+    """Peak of their summed PSS (sampled less often): shared pages split between the
+    processes that share them, so that the sum is the memory they take together."""
 
 
-def timed(cmd: list[str], cwd: Path) -> Run:
-    """Run a command to completion, timing it and sampling its processes' memory."""
+def timed(cmd: list[str], cwd: Path, code: Path | None = None) -> Run:
+    """Run a command to completion, timing it and sampling its processes' memory
+    (``code``: the folder to import paperdeck from)."""
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(code), *filter(None, [env.get("PYTHONPATH")])])
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = [0]
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak = [0, 0]
     done = threading.Event()
     sampler = threading.Thread(target=_sample, args=(proc.pid, peak, done), daemon=True)
     sampler.start()
@@ -107,23 +123,28 @@ def timed(cmd: list[str], cwd: Path) -> Run:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{output.decode()}")
-    return Run(seconds, usage.ru_maxrss / 1024, peak[0] / 1024)
+    return Run(seconds, usage.ru_maxrss / 1024, peak[0] / 1024, peak[1] / 1024)
 
 
 def _sample(pid: int, peak: list[int], done: threading.Event) -> None:
+    ticks = 0
     while not done.wait(0.02):
-        peak[0] = max(peak[0], _tree_rss_kb(pid))
+        peak[0] = max(peak[0], _tree_kb(pid, "status", "VmRSS:"))
+        ticks += 1
+        if ticks % 5 == 0:  # the kernel walks the page tables for this: every 0.1 s
+            peak[1] = max(peak[1], _tree_kb(pid, "smaps_rollup", "Pss:"))
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Summed VmRSS (kB) of a process and its descendants (Linux; 0 elsewhere)."""
+def _tree_kb(pid: int, table: str, field: str) -> int:
+    """A memory field (kB) of ``/proc/PID/table``, summed over a process and its
+    descendants (Linux; 0 elsewhere)."""
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         try:
-            with open(f"/proc/{current}/status", encoding="ascii", errors="replace") as status:
+            with open(f"/proc/{current}/{table}", encoding="ascii", errors="replace") as status:
                 total += next(
-                    (int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0
+                    (int(line.split()[1]) for line in status if line.startswith(field)), 0
                 )
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
@@ -171,9 +192,8 @@ class Size:
     edit: list[Run]
 
 
-def measure(notes: int, cards_per_note: int, repeat: int, subdeck_limit: int) -> Size:
+def measure(notes: int, cards_per_note: int, repeat: int, subdeck_limit: int, code: Path) -> Size:
     python = sys.executable
-    paperdeck = [python, "-m", "paperdeck", "build", "vault", "-o", "out.apkg"]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         cards = make_vault(work / "vault", notes, cards_per_note)
@@ -181,15 +201,43 @@ def measure(notes: int, cards_per_note: int, repeat: int, subdeck_limit: int) ->
         floor_sub = None
         if notes <= subdeck_limit:
             floor_sub = timed([python, "-c", FLOOR, "vault", "floor.apkg", "subdecks"], work)
-        cold = timed(paperdeck, work)
-        first = timed(paperdeck, work)  # re-reads the notes written just before the cold build
-        noop = [timed(paperdeck, work) for _ in range(repeat)]
-        edit = []
-        for attempt in range(repeat):
-            note = work / "vault" / f"paper-{notes // 2 + attempt:05d}.md"
-            note.write_text(note.read_text().replace("An answer", "An edited answer", 1))
-            edit.append(timed(paperdeck, work))
+        cold, first, noop, edit = builds(work, notes, repeat, code)
     return Size(notes, cards, floor_one, floor_sub, cold, first, noop, edit)
+
+
+def builds(
+    work: Path, notes: int, repeat: int, code: Path
+) -> tuple[Run, Run, list[Run], list[Run]]:
+    """The cold build, the first no-op, the no-ops and the one-note edits of a vault."""
+    paperdeck = [sys.executable, "-m", "paperdeck", "build", "vault", "-o", "out.apkg"]
+    cold = timed(paperdeck, work, code)
+    first = timed(paperdeck, work, code)  # re-reads the notes written just before the cold build
+    noop = [timed(paperdeck, work, code) for _ in range(repeat)]
+    edit = []
+    for attempt in range(repeat):
+        note = work / "vault" / f"paper-{notes // 2 + attempt:05d}.md"
+        note.write_text(note.read_text().replace("An answer", "An edited answer", 1))
+        edit.append(timed(paperdeck, work, code))
+    return cold, first, noop, edit
+
+
+def baseline(notes: int, cards_per_note: int, repeat: int, code: Path) -> Size:
+    """The builds of another version of paperdeck (``code``), on the same vault."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cards = make_vault(work / "vault", notes, cards_per_note)
+        cold, first, noop, edit = builds(work, notes, repeat, code)
+    return Size(notes, cards, cold, None, cold, first, noop, edit)
+
+
+def _snapshot(folder: Path) -> Path:
+    """A copy of the package as it is now, to run: the build cache depends on the package's
+    source, so an edit made to the working tree during a run would otherwise turn a
+    measured edit into a full build."""
+    import paperdeck
+
+    shutil.copytree(Path(paperdeck.__file__).parent, folder / "paperdeck")
+    return folder
 
 
 def median(runs: list[Run]) -> float:
@@ -238,15 +286,39 @@ def report(sizes: list[Size], repeat: int, before: str) -> None:
             f"| {s.notes:,} | {s.cold.seconds:.2f} s | {s.first.seconds:.3f} s | {noop:.3f} s"
             f" | {noop / s.cold.seconds:.1%} | {edit:.3f} s | {edit / s.cold.seconds:.1%} |"
         )
-    print("\nPeak memory, MB: largest process / all of the build's processes together:\n")
+    print(
+        "\nPeak memory, MB: the largest process / all of the build's processes together, "
+        "by RSS (shared pages counted in each) / by PSS (shared pages split):\n"
+    )
     print("| notes | cold | no-op | one-note edit | genanki, one deck |")
     print("|---:|---:|---:|---:|---:|")
     for s in sizes:
         cells = [
             f"{max(r.largest_mb for r in runs):.0f} / {max(r.total_mb for r in runs):.0f}"
+            f" / {max(r.pss_mb for r in runs):.0f}"
             for runs in ([s.cold], [s.first, *s.noop], s.edit)
         ]
         print(f"| {s.notes:,} | {' | '.join(cells)} | {s.floor_one.largest_mb:.0f} |")
+
+
+def compare(before: list[Size], after: list[Size], repeat: int) -> None:
+    """Both versions' builds, side by side (measured in this run, one after the other)."""
+    print(f"\nBefore (--baseline) and after, measured in this run (median of {repeat}):\n")
+    print(
+        "| notes | version | cold | no-op | no-op / cold | one-note edit | edit / cold "
+        "| peak MB, largest process (cold / no-op / edit) |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---|")
+    for old, new in zip(before, after, strict=True):
+        for name, s in (("before", old), ("after", new)):
+            noop, edit, cold = median(s.noop), median(s.edit), s.cold.seconds
+            peaks = " / ".join(
+                f"{max(r.largest_mb for r in runs):.0f}" for runs in ([s.cold], s.noop, s.edit)
+            )
+            print(
+                f"| {s.notes:,} | {name} | {cold:.2f} s | {noop:.3f} s | {noop / cold:.1%} "
+                f"| {edit:.3f} s | {edit / cold:.1%} | {peaks} |"
+            )
 
 
 def main() -> None:
@@ -260,10 +332,26 @@ def main() -> None:
         default=5000,
         help="largest vault to time the quadratic subdeck-per-note floor on",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="SRC",
+        help="a folder holding another version's paperdeck package (such as the src/ of "
+        "`git archive HEAD src`): its builds are measured too, before this version's",
+    )
     args = parser.parse_args()
     before = machine()
-    sizes = [measure(n, args.cards_per_note, args.repeat, args.subdeck_limit) for n in args.notes]
+    old: list[Size] = []
+    with tempfile.TemporaryDirectory() as code:
+        here = _snapshot(Path(code) / "current")
+        sizes = []
+        for n in args.notes:
+            if args.baseline is not None:
+                old.append(baseline(n, args.cards_per_note, args.repeat, args.baseline.resolve()))
+            sizes.append(measure(n, args.cards_per_note, args.repeat, args.subdeck_limit, here))
     report(sizes, args.repeat, before)
+    if old:
+        compare(old, sizes, args.repeat)
 
 
 if __name__ == "__main__":

@@ -385,6 +385,22 @@ def _wrong_types(path: Path) -> None:
         )
 
 
+def _damaged_pages(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE segments SET data = x'0000ffff'")
+
+
+def _lost_pages(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM segments WHERE rowid % 2 = 0")
+
+
+def _damaged_deck(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE parts SET part = x'00ff'")
+        db.execute("UPDATE meta SET value = x'8004' WHERE key IN ('notes')")
+
+
 BREAKAGES = {
     "garbage": _garbage,
     "cut-short": _cut_short,
@@ -392,6 +408,9 @@ BREAKAGES = {
     "damaged-entries": _damaged_entries,
     "damaged-index": _damaged_index,
     "wrong-types": _wrong_types,
+    "damaged-pages": _damaged_pages,
+    "lost-pages": _lost_pages,
+    "damaged-deck": _damaged_deck,
 }
 
 
@@ -470,3 +489,191 @@ def test_an_edited_bibliography_renders_the_notes_citing_it_again(vault: Path) -
     again = cli_ok("build", str(vault), "-o", "cards/cached.apkg").output
     assert "is up to date" in again
     assert "refs.bib:2: warning: entry could not be read" in again
+
+
+# -- the last deck, taken over note by note ------------------------------------------------
+
+
+def _many_notes(vault: Path, count: int) -> None:
+    for n in range(count):
+        (vault / "deep" / f"m{n:03d}.md").write_text(
+            f"Title: Many {n}\n\nQ: {n}?\nA: ![[plot.png]] $x_{n}$\n"
+            f"<!--ID: {1700000010000 + n}-->\n"
+            f"\nQ: more {n}?\nA: yes\n<!--ID: {1700000020000 + n}-->\n"
+        )
+
+
+@pytest.fixture
+def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of pages a few entries long, so that a small deck has many of them."""
+    import dataclasses
+
+    import paperdeck.anki.deckimage as deckimage
+
+    trees = tuple(dataclasses.replace(t, every=16 if t.index else 2) for t in deckimage.TREES)
+    monkeypatch.setattr(deckimage, "TREES", trees)
+    monkeypatch.setattr(deckimage, "_BY_NAME", {t.name: t for t in trees})
+
+
+def test_an_edit_takes_every_other_note_over_from_the_last_deck(
+    vault: Path, monkeypatch: pytest.MonkeyPatch, small_runs: None
+) -> None:
+    make_vault(vault)
+    _many_notes(vault, 40)
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+    asked: list[str] = []
+    real = BuildCache.renderings
+
+    def renderings(self: BuildCache, wanted: list[tuple[str, str, str]]) -> Any:
+        asked.extend(rel for rel, _, _ in wanted)
+        return real(self, wanted)
+
+    monkeypatch.setattr(BuildCache, "renderings", renderings)
+    for n in (3, 17, 39):
+        edit(vault / "deep" / f"m{n:03d}.md", "A: yes", f"A: yes, edited {n}")
+        asked.clear()
+        cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+        assert asked == [f"deep/m{n:03d}.md"]  # no other note's rendering is read
+        cli_ok("build", str(vault), "-o", "cards/full.apkg", "--no-cache")
+        assert Path("cards/cached.apkg").read_bytes() == Path("cards/full.apkg").read_bytes()
+
+
+def test_edits_in_a_row_give_the_deck_a_full_build_gives(vault: Path, small_runs: None) -> None:
+    make_vault(vault)
+    _many_notes(vault, 30)
+    assert_same_as_a_full_build(vault)
+    edit(vault / "deep" / "m004.md", "Title: Many 4", "Title: Moved to another deck")
+    assert_same_as_a_full_build(vault)
+    edit(vault / "deep" / "m005.md", "A: yes", "A: " + "a long answer " * 600)  # overflows
+    assert_same_as_a_full_build(vault)
+    edit(vault / "deep" / "m006.md", "Q: more 6?\nA: yes\n<!--ID: 1700000020006-->\n", "")
+    assert_same_as_a_full_build(vault)
+    edit(vault / "deep" / "m007.md", "Q: 7?", "Q: 7 (and reversed)?\nR: yes")
+    assert_same_as_a_full_build(vault)
+
+
+def test_a_card_state_changed_elsewhere_means_a_full_deck(vault: Path) -> None:
+    make_vault(vault)
+    _many_notes(vault, 5)
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+    state = vault / ".paperdeck" / "state.tsv"
+    newer = [  # another machine built this card later, and synced its card state here
+        line.rsplit("\t", 1)[0] + "\t1999999999" if line.startswith("1700000010002\t") else line
+        for line in state.read_text().splitlines()
+    ]
+    state.write_text("\n".join(newer) + "\n")
+    edit(vault / "deep" / "m000.md", "A: yes", "A: no")
+    assert_same_as_a_full_build(vault)
+    assert (1999999999).to_bytes(4, "big") in _collection_bytes(Path("cards/cached.apkg"))
+
+
+def test_a_build_parses_the_card_state_once(vault: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import paperdeck.notes.state
+
+    make_vault(vault)
+    cli_ok("build", str(vault))
+    _edit_note(vault)
+    parsed: list[int] = []
+    real = paperdeck.notes.state.parse_state
+
+    def parse_state(text: str) -> CardState:
+        parsed.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(paperdeck.notes.state, "parse_state", parse_state)
+    before = (vault / ".paperdeck" / "state.tsv").read_text()
+    cli_ok("build", str(vault))
+    assert len(parsed) == 1  # loaded once; saved without reading it again
+    assert (vault / ".paperdeck" / "state.tsv").read_text() != before  # the edit is recorded
+
+
+def test_saving_the_card_state_keeps_what_another_machine_wrote_after_loading(
+    empty_vault: Path,
+) -> None:
+    (empty_vault / ".paperdeck").mkdir()
+    state_file = empty_vault / ".paperdeck" / "state.tsv"
+    state_file.write_text("1700000000001\tcard\taaaaaaaaaaaaaaaa\t100\n")
+    state = CardState.load(empty_vault)
+    with state_file.open("a") as file:  # a git pull, while this build ran
+        file.write("1700000000002\tcard\tbbbbbbbbbbbbbbbb\t200\n")
+    state.record(1700000000003, "cccccccccccccccc", 300)
+    state.save(empty_vault)
+    again = CardState.load(empty_vault)
+    assert {k: r.mod for k, r in again.cards.items()} == {
+        1700000000001: 100,
+        1700000000002: 200,
+        1700000000003: 300,
+    }
+    again.record(1700000000001, "dddddddddddddddd", 400)
+    again.save(empty_vault)  # the file is as loaded: saved from the copy kept
+    assert CardState.load(empty_vault).cards[1700000000001].mod == 400
+    assert len(CardState.load(empty_vault).cards) == 3
+
+
+def test_a_damaged_page_the_edit_does_not_touch_is_not_written(
+    vault: Path, small_runs: None
+) -> None:
+    make_vault(vault)
+    _many_notes(vault, 40)
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+    cache, _ = BuildCache.load(vault)
+    record = cache.deck_record()
+    cache.close()
+    assert record is not None
+    untouched = [r.segment.digest for r in record.image.runs["ix_cards_nid"]]  # by an edit
+    with sqlite3.connect(cache_file()) as db:  # as bit rot would
+        db.executemany(
+            "UPDATE segments SET data = CAST(substr(data, 1, length(data) - 2) || x'0000' AS BLOB)"
+            " WHERE digest = ?",
+            [(d,) for d in untouched],
+        )
+    edit(vault / "deep" / "m010.md", "A: yes", "A: yes, edited")
+    assert_same_as_a_full_build(vault)
+    edit(vault / "deep" / "m011.md", "A: yes", "A: yes, edited")  # and the cache is whole again
+    assert_same_as_a_full_build(vault)
+
+
+def test_a_deck_not_kept_by_a_no_write_build_is_not_taken_over_later(vault: Path) -> None:
+    make_vault(vault)
+    _many_notes(vault, 5)
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+    state = vault / ".paperdeck" / "state.tsv"
+    newer = [  # another machine built this card later, and synced its card state here
+        line.rsplit("\t", 1)[0] + "\t1999999999" if line.startswith("1700000010002\t") else line
+        for line in state.read_text().splitlines()
+    ]
+    state.write_text("\n".join(newer) + "\n")
+    edit(vault / "deep" / "m000.md", "A: yes", "A: no")
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg", "--no-write")
+    edit(vault / "deep" / "m001.md", "A: yes", "A: no")
+    assert_same_as_a_full_build(vault)
+
+
+def test_adding_or_removing_a_note_takes_the_others_over(
+    vault: Path, monkeypatch: pytest.MonkeyPatch, small_runs: None
+) -> None:
+    make_vault(vault)
+    _many_notes(vault, 30)
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+    asked: list[str] = []
+    real = BuildCache.renderings
+
+    def renderings(self: BuildCache, wanted: list[tuple[str, str, str]]) -> Any:
+        asked.extend(rel for rel, _, _ in wanted)
+        return real(self, wanted)
+
+    monkeypatch.setattr(BuildCache, "renderings", renderings)
+    (vault / "deep" / "added.md").write_text("Q: added?\nA: yes\n<!--ID: 1700000030001-->\n")
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+    assert asked == ["deep/added.md"]
+    (vault / "deep" / "m007.md").unlink()
+    asked.clear()
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+    assert asked == []
+    (vault / "b.md").write_text("Q: b?\nA: now [[added]]\n<!--ID: 1700000000102-->\n")
+    (vault / "img" / "plot.png").write_bytes(PNG + b" changed")  # 31 notes show it
+    asked.clear()
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+    assert "deep/m008.md" in asked and "deep/added.md" not in asked
+    cli_ok("build", str(vault), "-o", "cards/full.apkg", "--no-cache")
+    assert Path("cards/cached.apkg").read_bytes() == Path("cards/full.apkg").read_bytes()

@@ -27,6 +27,7 @@ from paperdeck.buildcache import BuildCache, Known, LastBuild, dumps, loads
 from paperdeck.buildwork import (
     RenderJob,
     available_cores,
+    fewer_collections,
     run_renders,
     summarize,
     unpickled_rendering,
@@ -37,7 +38,6 @@ from paperdeck.citations.load import BibFiles, read_bibliography
 from paperdeck.config import Config
 from paperdeck.diagnostics import Diagnostic, error, has_errors, warning
 from paperdeck.fileio import (
-    atomic_path,
     check_output_path,
     remove_stale_temps,
     replace_if_unchanged,
@@ -53,7 +53,7 @@ from paperdeck.notes.vault import (
     hard_link_warning,
     parser,
 )
-from paperdeck.uptodate import file_check, inputs_digest, same_file, still_holds
+from paperdeck.uptodate import file_check, inputs_digest, still_holds
 from paperdeck.vaultread import (
     PROGRESS_EVERY,
     Deferred,
@@ -61,17 +61,18 @@ from paperdeck.vaultread import (
     Vault,
     all_card_ids,
     figure_paths,
+    has_missing,
     look,
     read_changed,
     read_vault,
     scan_notes,
-    summary_of,
     vouch_by_content,
 )
 
 if TYPE_CHECKING:
     from paperdeck.anki.apkg import AnkiNote
     from paperdeck.cards.note_render import RenderContext, RenderedNote
+    from paperdeck.deckrecord import DeckLedger
     from paperdeck.figures.cache import Progress
     from paperdeck.figures.spec import FigureSpec
 
@@ -120,7 +121,7 @@ def plan_ids(
     parse_one = parse or parser()
     sources = list(vault.sources)
     for index, source in enumerate(sources):
-        if not summary_of(vault, source).missing:
+        if not has_missing(vault, source):
             continue
         missing = [c for c in source.note.cards if c.card_id is None]
         shown = source.note.path
@@ -237,6 +238,9 @@ class DeckContent:
     )
     """By ``(target, style, folder)``: where each embed points (see :func:`_located`) and
     how it resolved (see :class:`~paperdeck.buildcache.LastBuild`)."""
+    ledger: DeckLedger | None = field(default=None, repr=False)
+    """With a cache: the deck's notes, note by note (on disk: ``notes`` stays empty until
+    :func:`~paperdeck.deckrecord.write_deck`), and what it takes over from the last deck."""
 
 
 def render_context(
@@ -281,22 +285,30 @@ def collect_deck(
     With a cache, a note whose parse, settings and images are as last time is not rendered
     again. The notes to render are rendered on every core (``processes``: at most this many).
     """
+    from paperdeck.deckrecord import deck_ledger
+
     context = render_context(
         vault, config, generated, cache, macros=macros, bibliography=bibliography
     )
     settings = context.fingerprint()
     keys = [vault.parse_keys.get(s.rel_text, "") for s in vault.sources]
-    reuse = _still_valid(vault, keys, settings, context, cache) if cache is not None else {}
-    todo = [i for i in range(len(vault.sources)) if i not in reuse]
+    ledger = deck_ledger(vault, keys, settings, context, cache) if cache else None
+    kept = ledger.reuse.kept if ledger is not None and ledger.reuse is not None else set()
+    reuse = _still_valid(vault, keys, settings, context, cache, kept) if cache else _Reused(None)
+    todo = [i for i in range(len(vault.sources)) if i not in reuse and i not in kept]
     jobs = (_render_job(vault.sources[i], keys[i], cache) for i in todo)
     fresh = run_renders(jobs, len(todo), context, processes=processes or available_cores())
-    content = DeckContent(diagnostics=list(context.tex.diagnostics))  # macros.tex's
+    content = DeckContent(diagnostics=list(context.tex.diagnostics), ledger=ledger)  # macros.tex's
     content.diagnostics += context.bibliography.diagnostics  # the .bib files' own
     notes: list[AnkiNote] = []
     total = len(vault.sources)
     for done, source in enumerate(vault.sources):
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress("Rendering cards", done, total, source.rel_text)
+        if done in kept:  # as the last deck has it: only its messages are needed here
+            assert ledger is not None and ledger.reuse is not None
+            content.diagnostics.extend(ledger.reuse.record.diagnostics.get(source.rel_text, ()))
+            continue
         rendered, digests = reuse.pop(done, None) or (None, ())
         blob: bytes | None = None  # the rendering to store, pickled; b"": pickle it here
         if rendered is None:
@@ -308,8 +320,11 @@ def collect_deck(
             rendered, blob = _with_mod(rendered, mod), b""
         if blob is not None and cache is not None and keys[done]:
             cache.remember_render(source.rel_text, settings, blob or dumps((rendered, digests)))
-        notes.extend(rendered.notes)
-        content.digests.extend(digests)
+        if ledger is not None:  # its notes wait on disk: a vault's 100,000 would not fit
+            ledger.take(source.rel_text, keys[done], rendered, digests, source.folder)
+        else:
+            notes.extend(rendered.notes)
+            content.digests.extend(digests)
         content.media.update(rendered.media)
         content.diagnostics.extend(rendered.diagnostics)
         for (target, style), state in rendered.embeds.items():
@@ -328,15 +343,18 @@ def _still_valid(
     settings: str,
     context: RenderContext,
     cache: BuildCache,
-) -> dict[int, tuple[RenderedNote, tuple[str, ...]]]:
+    skip: set[int],
+) -> _Reused:
     """The cached renderings (with their digests) that still stand, by note index: same
-    parse and settings, and every embed and link resolving as it did."""
+    parse and settings, and every embed and link resolving as it did (``skip``: notes not
+    to look at)."""
     from paperdeck.cards.note_render import RenderedNote, cached_still_valid
 
     seen: dict[tuple[str, ...], str | None] = {}
-    wanted = [(s.rel_text, key, settings) for s, key in zip(vault.sources, keys, strict=True)]
-    reuse: dict[int, tuple[RenderedNote, tuple[str, ...]]] = {}
-    for index, (_, blob) in enumerate(cache.renderings(wanted)):
+    asked = [i for i in range(len(vault.sources)) if i not in skip]
+    wanted = [(vault.sources[i].rel_text, keys[i], settings) for i in asked]
+    reuse = _Reused(cache)
+    for index, (_, blob) in zip(asked, cache.renderings(wanted), strict=True):
         stored = loads(blob) if blob is not None and keys[index] else None
         if not (isinstance(stored, tuple) and len(stored) == 2):
             continue
@@ -347,10 +365,51 @@ def _still_valid(
             and len(digests) == len(rendered.notes)
             and cached_still_valid(rendered, vault.sources[index], context, seen)
         ):
-            reuse[index] = (rendered, digests)
-    cache.hits += len(reuse)
-    cache.misses += len(vault.sources) - len(reuse)
+            reuse.add(index, (vault.sources[index].rel_text, keys[index], settings))
+    cache.hits += len(reuse) + len(skip)
+    cache.misses += len(asked) - len(reuse)
     return reuse
+
+
+class _Reused:
+    """The cached renderings that still stand, by note index, read again when taken (in
+    order, a batch at a time): 20,000 of them would not fit in memory at once."""
+
+    def __init__(self, cache: BuildCache | None) -> None:
+        self._cache = cache
+        self._wanted: dict[int, tuple[str, str, str]] = {}
+        self._order: list[int] = []
+        self._next = 0
+        self._ahead: dict[int, tuple[RenderedNote, tuple[str, ...]]] = {}
+
+    def add(self, index: int, wanted: tuple[str, str, str]) -> None:
+        self._wanted[index] = wanted
+        self._order.append(index)
+
+    def __contains__(self, index: object) -> bool:
+        return index in self._wanted
+
+    def __len__(self) -> int:
+        return len(self._wanted)
+
+    def pop(self, index: int, default: None = None) -> tuple[RenderedNote, tuple[str, ...]] | None:
+        if index not in self._wanted:
+            return default
+        if index not in self._ahead:
+            while self._next < len(self._order) and self._order[self._next] < index:
+                self._next += 1
+            batch = self._order[self._next : self._next + 256]
+            wanted = [self._wanted[i] for i in batch]
+            assert self._cache is not None  # nothing was added without one
+            for i, (_, blob) in zip(batch, self._cache.renderings(wanted), strict=True):
+                stored = loads(blob) if blob is not None else None
+                if isinstance(stored, tuple) and len(stored) == 2:
+                    self._ahead[i] = stored
+        del self._wanted[index]
+        found = self._ahead.pop(index, None)
+        if found is None:  # read a moment ago, under the vault's lock: cannot happen
+            raise RuntimeError(f"the build cache lost the rendering of {index}")
+        return found
 
 
 def _located(
@@ -379,30 +438,6 @@ def _with_mod(rendered: RenderedNote, mod: int) -> RenderedNote:
     if all(n.mod == mod for n in rendered.notes):
         return rendered
     return replace(rendered, notes=[replace(n, mod=mod) for n in rendered.notes])
-
-
-def deck_fingerprint(
-    notes: Sequence[AnkiNote],
-    media: Mapping[str, Path],
-    type_mods: Mapping[int, int],
-    digests: Sequence[str] | None = None,
-) -> str:
-    """A hash of everything that goes into the package (``digests``: each note's
-    :func:`~paperdeck.anki.apkg.content_digest`, if known)."""
-    from paperdeck.anki.apkg import content_digest, note_types, type_digest
-
-    digest = hashlib.sha256(repr(sorted(type_mods.items())).encode())
-    types = sorted((i, type_digest(t)) for i, t in note_types(notes).items())
-    digest.update(repr(types).encode())
-    says = digests if digests is not None else [content_digest(n) for n in notes]
-    rows = sorted(
-        f"{n.guid}\0{n.note_id}\0{n.deck}\0{said}\0{n.mod}\0{n.note_type.model_id}\n"
-        for n, said in zip(notes, says, strict=True)
-    )
-    digest.update("".join(rows).encode())
-    for name, path in sorted(media.items()):
-        digest.update(f"{name}\0{path}\0".encode())
-    return digest.hexdigest()
 
 
 def settle_mods(
@@ -525,7 +560,7 @@ def build(
     """
     started = time.perf_counter()
     check_output_path(out)
-    with vault_lock(root, command="build", on_wait=on_wait):
+    with vault_lock(root, command="build", on_wait=on_wait), fewer_collections():
         remove_stale_temps(out.parent, targets=[out.name])
         cache, problems = BuildCache.load(root) if use_cache else (BuildCache.throwaway(), [])
         try:
@@ -556,7 +591,10 @@ def build(
                         for c in changed
                     )
             if result.wrote_deck and write_ids and state.loaded and state.get().changed:
-                problems += save_state(root, state.get())
+                saved = save_state(root, state.get())
+                if saved:  # the last deck's record counts on the card state it was built with
+                    cache.forget_deck()
+                problems += saved
             cache.remember_build(_finished(result, cache.last, root, out))
             problems += cache.save(notes)
         finally:
@@ -673,24 +711,24 @@ def _build(
     if result.ids.changed or has_errors(result.ids.diagnostics):
         return result, seen
     _record_written(cache, planned, result.ids)
-    card_state = state.get()
-    says = result.content.digests
-    notes = settle_mods(result.content.notes, card_state, says)
-    result.content.notes = notes
-    if write_ids:
-        record_built(notes, card_state, says)
-    type_mods = settle_types(notes, card_state, record=write_ids)
-    fingerprint = deck_fingerprint(notes, result.content.media, type_mods, says)
-    last = cache.last
-    if last is not None and last.fingerprint == fingerprint and same_file(last.files[-1], out):
-        result.wrote_deck = result.up_to_date = True
-    else:
-        from paperdeck.anki.apkg import write_apkg
+    from paperdeck.deckrecord import write_deck
 
-        with atomic_path(out) as tmp:
-            write_apkg(notes, sorted(result.content.media.items()), tmp, type_mods)
-        result.wrote_deck = True
-    if not write_ids or not any(vault.summaries[rel].missing for rel in seen):
+    fingerprint, result.up_to_date = write_deck(
+        result.content,
+        state.get(),
+        cache,
+        out,
+        write_ids=write_ids,
+        everything=lambda: collect_deck(
+            vault,
+            config,
+            figure_paths(vault, figures_dir),
+            macros=macros,
+            bibliography=bibliography,
+        ),
+    )
+    result.wrote_deck = True
+    if not write_ids or not any(has_missing(vault, s) for s in vault.sources):
         mtimes = {s.rel_text: s.mtime for s in vault.sources}
         inputs = inputs_digest(
             root,

@@ -10,7 +10,10 @@ One SQLite file per vault under ``.paperdeck-cache/``, holding:
 - per note, a small summary (card IDs, figure specs, messages), its parse and its
   rendering, each keyed by what it depends on, and each unpickled only when needed;
 - the outcome of the last build that wrote (or kept) a deck (:class:`LastBuild`): when
-  nothing it depended on has changed, the next build is over once stamps are compared.
+  nothing it depended on has changed, the next build is over once stamps are compared;
+- that deck, note by note, and its collection file as compressed runs of pages (see
+  :mod:`paperdeck.deckrecord`): when some notes changed, the next build renders those and
+  rewrites only their pages. It is read only by a build that has a deck to write.
 
 The cache is an accelerator only: a missing, corrupt, foreign or outdated file means a full
 build, never a wrong one or an error, and a cache that cannot be written is a warning. A
@@ -28,20 +31,27 @@ import os
 import pickle
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperdeck.cards.media import MediaNames
 from paperdeck.diagnostics import Diagnostic, warning
 from paperdeck.fileio import remove_stale_temps
 from paperdeck.notes.vault import FileStamp
 
+if TYPE_CHECKING:
+    from paperdeck.anki.deckimage import Image
+    from paperdeck.anki.segments import SegmentStore
+    from paperdeck.deckrecord import DeckLedger, DeckRecord, NotePart
+    from paperdeck.vaultread import KnownNotes
+
 CACHE_DIR = Path(".paperdeck-cache")
 _PACKAGE = Path(__file__).resolve().parent
-_FORMAT = "paperdeck build cache 2"
+_FORMAT = "paperdeck build cache 3"
 _BATCH = 256
 """Notes fetched per query when a build walks every note's rendering."""
 
@@ -72,6 +82,89 @@ class Known:
     vouch for equal bytes."""
     digest: bytes
     """SHA-256 of the bytes."""
+
+
+class Index(MutableMapping[str, Known]):
+    """How the last build read each note (:class:`Known`, by vault-relative path), kept in
+    a few arrays: a build looks at every note's entry, and 20,000 objects would take it
+    longer to load than to use."""
+
+    def __init__(self) -> None:
+        self._at: dict[str, int] = {}
+        self._times = array("q")
+        """Size, modification and change time of each entry's stamp."""
+        self._ids = array("Q")
+        """Inode and device of each entry's stamp."""
+        self._settled = bytearray()
+        self._digests = bytearray()
+        self._free: list[int] = []
+
+    def vouch(self, rel: str, stamp: FileStamp) -> bytes | None:
+        """The note's digest if it was read settled and its stamp is ``stamp``."""
+        at = self._at.get(rel)
+        if (
+            at is None
+            or not self._settled[at]
+            or self._times[3 * at : 3 * at + 3] != _times(stamp)
+            or self._ids[2 * at : 2 * at + 2] != _ids(stamp)
+        ):
+            return None
+        return bytes(self._digests[32 * at : 32 * at + 32])
+
+    def whole(self) -> bool:
+        """Whether the arrays agree with each other (a cache file may be damaged)."""
+        count = len(self._at) + len(self._free)
+        return (
+            len(self._times) == 3 * count
+            and len(self._ids) == 2 * count
+            and len(self._settled) == count
+            and len(self._digests) == 32 * count
+            and all(0 <= at < count for at in self._at.values())
+        )
+
+    def __getitem__(self, rel: str) -> Known:
+        at = self._at[rel]
+        size, mtime, ctime = self._times[3 * at : 3 * at + 3]
+        ino, dev = self._ids[2 * at : 2 * at + 2]
+        digest = bytes(self._digests[32 * at : 32 * at + 32])
+        return Known(FileStamp(size, mtime, ctime, ino, dev), bool(self._settled[at]), digest)
+
+    def __setitem__(self, rel: str, known: Known) -> None:
+        if len(known.digest) != 32:
+            raise ValueError("a note's digest is a SHA-256")
+        at = self._at.get(rel)
+        if at is None:
+            at = self._free.pop() if self._free else len(self._settled)
+            if at == len(self._settled):
+                self._times.extend((0, 0, 0))
+                self._ids.extend((0, 0))
+                self._settled.append(0)
+                self._digests.extend(bytes(32))
+            self._at[rel] = at
+        self._times[3 * at : 3 * at + 3] = _times(known.stamp)
+        self._ids[2 * at : 2 * at + 2] = _ids(known.stamp)
+        self._settled[at] = known.settled
+        self._digests[32 * at : 32 * at + 32] = known.digest
+
+    def __delitem__(self, rel: str) -> None:
+        self._free.append(self._at.pop(rel))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._at
+
+
+def _times(stamp: FileStamp) -> array[int]:
+    return array("q", (stamp.size, stamp.mtime_ns, stamp.ctime_ns))
+
+
+def _ids(stamp: FileStamp) -> array[int]:
+    return array("Q", (stamp.ino, stamp.dev))
 
 
 @dataclass(frozen=True)
@@ -108,7 +201,7 @@ class LastBuild:
     media: Mapping[str, str]
     """The deck's media files: name to path."""
     fingerprint: str
-    """Of the deck's content (:func:`~paperdeck.build.deck_fingerprint`)."""
+    """Of the deck's content (:func:`~paperdeck.deckrecord.deck_fingerprint`)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +233,7 @@ class BuildCache:
         self.code = code
         self.keep = keep
         """Whether the cache is saved (else it is thrown away after the build)."""
-        self.index: dict[str, Known] = {}
+        self.index = Index()
         self.last: LastBuild | None = None
         self.media_names = MediaNames()
         self.hits = 0
@@ -155,6 +248,16 @@ class BuildCache:
         """Rows kept in memory once the file cannot be written."""
         self._broken = ""
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._deck: DeckRecord | None = None
+        self._deck_read = False
+        self._deck_changed = False
+        self._deck_dropped = False
+        """The record read was let go of (but is still in the file)."""
+        self._known: KnownNotes | None = None
+        self._known_read = False
+        self._known_changed = False
+        self._written: set[str] = set()
+        """Notes whose rows this build wrote."""
 
     # -- loading and saving ------------------------------------------------------------------
 
@@ -193,7 +296,9 @@ class BuildCache:
         except sqlite3.Error as exc:
             raise _Unusable from exc
         try:
-            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            keys = ("format", "code", "index", "last", "media")  # not the deck: not every build
+            wanted = f"SELECT key, value FROM meta WHERE key IN ({', '.join('?' * len(keys))})"
+            meta = dict(db.execute(wanted, keys).fetchall())
             if meta.get("format") != _FORMAT.encode() or meta.get("code") != self.code.encode():
                 raise _Unusable
             index = _loads(meta["index"])
@@ -204,8 +309,8 @@ class BuildCache:
         finally:
             db.close()
         if not (
-            isinstance(index, dict)
-            and all(isinstance(k, str) and isinstance(v, Known) for k, v in index.items())
+            isinstance(index, Index)
+            and index.whole()
             and (last is None or isinstance(last, LastBuild))
             and isinstance(media, MediaNames)
             and isinstance(media.known, dict)
@@ -270,6 +375,10 @@ class BuildCache:
             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
             [(key, _dumps(value)) for key, value in meta.items()],
         )
+        if self._deck_changed:
+            self._write_deck(db)
+        if self._known_changed and self._known is not None:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('notes', ?)", (_dumps(self._known),))
         db.commit()
 
     def _unsaved(self) -> list[Diagnostic]:
@@ -299,6 +408,8 @@ class BuildCache:
                 "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB);"
                 "CREATE TABLE entries (rel TEXT PRIMARY KEY, parse_key TEXT, summary BLOB,"
                 " parse BLOB, render_key TEXT, render BLOB);"
+                "CREATE TABLE parts (rel TEXT PRIMARY KEY, part BLOB);"
+                "CREATE TABLE segments (digest BLOB PRIMARY KEY, data BLOB);"
             )
             db.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
@@ -321,17 +432,14 @@ class BuildCache:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.update(_db=None, _tmp=None)
+        state.update(_db=None, _tmp=None, _deck=None, _deck_read=False, _known=None)
         return state
 
     # -- notes: stamps, summaries, parses and renderings -----------------------------------
 
     def vouch(self, rel: str, stamp: FileStamp) -> bytes | None:
         """The digest of a note whose stamp says it is as last read, or ``None``: read it."""
-        known = self.index.get(rel)
-        if known is not None and known.settled and known.stamp == stamp:
-            return known.digest
-        return None
+        return self.index.vouch(rel, stamp)
 
     def record(self, rel: str, known: Known) -> None:
         """Remember how a note's file was read."""
@@ -344,6 +452,10 @@ class BuildCache:
         """A parse depends on the note's bytes, its shown path and the parse options."""
         head = f"{shown}\0{options_key}\0".encode()
         return hashlib.sha256(head + digest).hexdigest()
+
+    def forget_summaries(self) -> None:
+        """Let go of the summaries fetched or stored so far (a build has them elsewhere)."""
+        self._summaries = None
 
     def prefetch_summaries(self) -> None:
         """Fetch every note's summary in one query (a build about to ask for most)."""
@@ -381,11 +493,15 @@ class BuildCache:
         return loads(row[1])
 
     def parse_blob(self, rel: str, parse_key: str) -> bytes | None:
-        """The stored parse, still pickled (for a worker process to unpickle)."""
+        """The stored parse, still pickled (for a worker process to unpickle); one stored by
+        an earlier build is unpickled here first, to be sure it still can be."""
         row = self._row(rel, "parse_key, parse")
         if row is None or row[0] != parse_key or row[1] is None:
             return None
-        return bytes(row[1])
+        blob = bytes(row[1])
+        if rel not in self._written and not isinstance(loads(blob), tuple):
+            return None
+        return blob
 
     def remember_parse(self, rel: str, parse_key: str, summary: NoteSummary, parsed: bytes) -> None:
         """Store a note's parse (pickled) and summary, dropping its old rendering."""
@@ -431,6 +547,7 @@ class BuildCache:
 
     def _put(self, rel: str, **values: Any) -> None:
         self.changed = True
+        self._written.add(rel)
         if rel not in self._spill and not self._broken:
             for attempt in (1, 2):
                 try:
@@ -455,8 +572,136 @@ class BuildCache:
                 (values["render_key"], values["render"], rel),
             )
 
+    def known_notes(self) -> KnownNotes | None:
+        """Every note's summary as the last build read it, compactly (read when asked for)."""
+        from paperdeck.vaultread import KnownNotes
+
+        if not self._known_read:
+            self._known_read = True
+            found = loads(blob) if (blob := self._meta_value("notes")) is not None else None
+            self._known = found if isinstance(found, KnownNotes) else None
+        return self._known
+
+    def remember_known(self, known: KnownNotes) -> None:
+        self._known, self._known_read, self._known_changed = known, True, True
+        self.changed = True
+
+    def _meta_value(self, key: str) -> bytes | None:
+        db = self._readable()
+        if db is None:
+            return None
+        with contextlib.suppress(sqlite3.Error):
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] is not None:
+                return bytes(row[0])
+        return None
+
+    # -- the last deck ---------------------------------------------------------------------
+
+    def deck_record(self) -> DeckRecord | None:
+        """The last deck written, note by note (read once, when first asked for)."""
+        from paperdeck.deckrecord import DeckRecord
+
+        if not self._deck_read:
+            self._deck_read = True
+            found = loads(blob) if (blob := self._meta_value("deck")) is not None else None
+            self._deck = found if isinstance(found, DeckRecord) else None
+        return self._deck
+
+    def note_parts(self, rels: list[str]) -> dict[str, NotePart]:
+        """The last deck's part of each of these notes (those it has)."""
+        from paperdeck.deckrecord import NotePart
+
+        found: dict[str, NotePart] = {}
+        db = self._readable()
+        if db is None:
+            return found
+        for start in range(0, len(rels), _BATCH):
+            batch = rels[start : start + _BATCH]
+            query = f"SELECT rel, part FROM parts WHERE rel IN ({','.join('?' * len(batch))})"
+            with contextlib.suppress(sqlite3.Error):
+                for rel, blob in db.execute(query, batch):
+                    part = loads(blob)
+                    if isinstance(part, NotePart):
+                        found[rel] = part
+        return found
+
+    def segments(self, digests: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The compressed pages stored under these digests (those there are)."""
+        found: dict[bytes, bytes] = {}
+        db = self._readable()
+        if db is None:
+            return found
+        for start in range(0, len(digests), _BATCH):
+            batch = list(digests[start : start + _BATCH])
+            query = (
+                f"SELECT digest, data FROM segments WHERE digest IN ({','.join('?' * len(batch))})"
+            )
+            with contextlib.suppress(sqlite3.Error):
+                found.update((bytes(d), bytes(data)) for d, data in db.execute(query, batch))
+        return found
+
+    def has_segments(self, image: Image) -> bool:
+        """Whether every run of the image is stored."""
+        db = self._readable()
+        if db is None:
+            return False
+        try:
+            stored = {bytes(d) for (d,) in db.execute("SELECT digest FROM segments")}
+        except sqlite3.Error:
+            return False
+        return _referenced(image) <= stored
+
+    def remember_deck(self, record: DeckRecord, store: SegmentStore, ledger: DeckLedger) -> None:
+        """Keep the deck just written: its record, the parts of the notes rendered for it,
+        and the pages made for it."""
+        if not self.keep:
+            return
+        self._deck, self._deck_read, self._deck_changed = record, True, True
+        self.changed = True
+        try:
+            db = self._writable()
+            if ledger.reuse is None:
+                db.execute("DELETE FROM parts")
+            else:
+                gone = [(rel,) for rel in ledger.reuse.old if rel not in ledger.parts]
+                db.executemany("DELETE FROM parts WHERE rel = ?", gone)
+            db.executemany("INSERT OR REPLACE INTO parts VALUES (?, ?)", list(ledger.parts.items()))
+            wanted = _referenced(record.image)
+            db.executemany(
+                "INSERT OR IGNORE INTO segments VALUES (?, ?)",
+                [(d, data) for d, data in store.made.items() if d in wanted],
+            )
+        except (sqlite3.Error, OSError) as exc:
+            self._broken = self._broken or str(exc)
+
+    def let_go_of_deck(self) -> None:
+        """Drop the last deck's record from memory (it stays in the file unless this build
+        remembers or forgets a deck)."""
+        if not self._deck_changed and self._deck is not None:
+            self._deck, self._deck_dropped = None, True
+
+    def forget_deck(self) -> None:
+        """Keep no deck: the next build writes its deck in full."""
+        if self._deck is not None or not self._deck_read or self._deck_dropped:
+            self._deck, self._deck_read, self._deck_changed = None, True, True
+            self.changed = True
+
+    def _write_deck(self, db: sqlite3.Connection) -> None:
+        if self._deck is None:
+            db.execute("DELETE FROM meta WHERE key = 'deck'")
+            db.execute("DELETE FROM parts")
+            db.execute("DELETE FROM segments")
+            return
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('deck', ?)", (_dumps(self._deck),))
+        wanted = _referenced(self._deck.image)
+        stored = {bytes(d) for (d,) in db.execute("SELECT digest FROM segments")}
+        db.executemany("DELETE FROM segments WHERE digest = ?", [(d,) for d in stored - wanted])
+
     def _start_afresh(self) -> None:
         """Drop a damaged file: what it held is read again from the notes."""
+        self._deck, self._deck_read, self._deck_changed = None, True, True
+        self._known, self._known_read = None, True
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
@@ -466,6 +711,16 @@ class BuildCache:
 
 
 _COLUMNS = ("parse_key", "summary", "parse", "render_key", "render")
+
+
+def _referenced(image: Image) -> set[bytes]:
+    """The digests of the image's stored segments (its runs)."""
+    from paperdeck.anki.deckimage import Run
+
+    found = {image.col.segment.digest} if image.col is not None else set()
+    for runs in image.runs.values():
+        found.update(r.segment.digest for r in runs if isinstance(r, Run))
+    return found
 
 
 class _Pickler(pickle.Pickler):

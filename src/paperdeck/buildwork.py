@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import hashlib
 import itertools
 import multiprocessing
@@ -41,6 +42,20 @@ POOL_MIN_JOBS = 64
 
 J = TypeVar("J")
 R = TypeVar("R")
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cycle collector less often: a build makes its objects by the hundred
+    thousand (card records, summaries, sources) and keeps most of them to the end, so at
+    Python's default it walks them again and again (a quarter of a one-note rebuild of a
+    20,000-note vault). Garbage without cycles is freed as before, at once."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 10_000), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def available_cores() -> int:

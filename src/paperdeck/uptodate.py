@@ -103,12 +103,24 @@ def still_holds(
 
         if stale(list(last.figures), Path(config.figures_dir)):
             return False
-    real_root = Path(last.real_root)
-    for (target, style, _), (path, generated, state) in last.embeds.items():
+    if not embeds_hold(last.embeds, Path(last.real_root), media_names):
+        return False
+    return all(same_file(check, Path(check.path)) for check in last.files)
+
+
+def embeds_hold(
+    embeds: Mapping[tuple[str, str, str], tuple[str | None, bool, str]],
+    real_root: Path,
+    media_names: MediaNames,
+) -> bool:
+    """Does every embed (by ``(target, style, folder)``: the file it pointed to, whether that
+    is a generated figure, and how it resolved) still resolve to the same file and content,
+    in a vault whose file list is as it was?"""
+    for (target, style, _), (path, generated, state) in embeds.items():
         if path is None:  # missing, or outside by its text: the file list says it all
             continue
         found = Located(Path(path), generated=generated)
         embed = Embed(target, 0, style == "md")
         if located_state(found, embed, real_root, media_names) != state:
             return False
-    return all(same_file(check, Path(check.path)) for check in last.files)
+    return True

@@ -9,10 +9,12 @@ core (:mod:`paperdeck.buildwork`). Without a cache every note is read and held i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, TypeVar, overload
@@ -56,7 +58,7 @@ class Vault:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     figures: list[FigureSpec] = field(default_factory=list)
     """Figure specs from every note, checked."""
-    summaries: dict[str, NoteSummary] = field(default_factory=dict, repr=False)
+    summaries: MutableMapping[str, NoteSummary] = field(default_factory=dict, repr=False)
     """Of a build's read: each note's summary, by its vault-relative path."""
     parse_keys: dict[str, str] = field(default_factory=dict, repr=False)
     """Of a build's read: the cache key of each note's parse."""
@@ -70,6 +72,134 @@ def summary_of(vault: Vault, source: SourceNote) -> NoteSummary:
     """The summary of one of the vault's notes (made from its parse if the read kept none)."""
     found = vault.summaries.get(source.rel_text)
     return found if found is not None else summarize(source.note, ())
+
+
+def has_missing(vault: Vault, source: SourceNote) -> bool:
+    """Whether a card of the note has no ID (known without a summary for most notes)."""
+    summaries = vault.summaries
+    if isinstance(summaries, Summaries) and summaries.plain(source.rel_text):
+        return False
+    return bool(summary_of(vault, source).missing)
+
+
+class KnownNotes:
+    """The summaries of a vault's notes as the last build read them, kept compactly: most
+    notes have only card IDs to tell (no card without one, no figure, no message), and a
+    build that reads few notes takes the others from here, unpacking none of them."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.keys: list[str] = []
+        """The parse key each note's summary is of."""
+        self.cards = array("l")
+        self.starts = array("l", [0])
+        """Where each note's IDs start in ``ids`` and ``lines``."""
+        self.ids = array("q")
+        self.lines = array("l")
+        self.extras: dict[str, NoteSummary] = {}
+        """The whole summary of each note that has more to tell."""
+
+    def find(self, rel: str, key: str) -> int | None:
+        """Where the note's summary is, if it is of the parse ``key``."""
+        at = self.index.get(rel)
+        return at if at is not None and self.keys[at] == key else None
+
+    def add(self, rel: str, key: str, summary: NoteSummary) -> None:
+        self.index[rel] = len(self.keys)
+        self.keys.append(key)
+        self.cards.append(summary.cards)
+        self.ids.extend([i for i, _ in summary.card_ids])
+        self.lines.extend([line for _, line in summary.card_ids])
+        self.starts.append(len(self.ids))
+        if summary.missing or summary.figures or summary.diagnostics:
+            self.extras[rel] = summary
+
+    def copy(self, rel: str, other: KnownNotes, at: int) -> None:
+        """Take a note's summary over from another record (as it is)."""
+        self.index[rel] = len(self.keys)
+        self.keys.append(other.keys[at])
+        self.cards.append(other.cards[at])
+        a, b = other.starts[at], other.starts[at + 1]
+        self.ids.extend(other.ids[a:b])
+        self.lines.extend(other.lines[a:b])
+        self.starts.append(len(self.ids))
+        extra = other.extras.get(rel)
+        if extra is not None:
+            self.extras[rel] = extra
+
+    def summary(self, at: int, rel: str, shown: str) -> NoteSummary:
+        extra = self.extras.get(rel)
+        if extra is not None:
+            return extra
+        a, b = self.starts[at], self.starts[at + 1]
+        ids = tuple(zip(self.ids[a:b], self.lines[a:b], strict=True))
+        return NoteSummary(shown, self.cards[at], ids, (), (), ())
+
+
+class Summaries(MutableMapping[str, NoteSummary]):
+    """Every note's summary, those of notes taken over from :class:`KnownNotes` made only
+    when asked for."""
+
+    def __init__(self, known: KnownNotes | None, shown: Callable[[str], str]) -> None:
+        self.known = known
+        self.shown = shown
+        self.made: dict[str, NoteSummary] = {}
+        self.lazy: dict[str, int] = {}
+        """Notes whose summary is in ``known`` (at this place) and has nothing but IDs."""
+
+    def take(self, rel: str, at: int) -> None:
+        self.made.pop(rel, None)
+        self.lazy[rel] = at
+
+    def compact(self, known: KnownNotes) -> None:
+        """Hold the summaries ``known`` holds in full there, not as objects of their own."""
+        self.known = known
+        self.lazy = {rel: known.index[rel] for rel in self.lazy}  # places in the new record
+        for rel in [r for r in self.made if r in known.index and r not in known.extras]:
+            self.lazy[rel] = known.index[rel]
+            del self.made[rel]
+
+    def plain(self, rel: str) -> bool:
+        """Whether the note has nothing to tell but card IDs (known without its summary)."""
+        return rel in self.lazy
+
+    def card_ids(self) -> Iterable[int]:
+        """Every card ID of every note."""
+        known = self.known
+        if known is not None:
+            starts, ids = known.starts, known.ids
+            for at in self.lazy.values():
+                yield from ids[starts[at] : starts[at + 1]]
+        for summary in self.made.values():
+            yield from (i for i, _ in summary.card_ids)
+
+    def __getitem__(self, rel: str) -> NoteSummary:
+        found = self.made.get(rel)
+        if found is not None:
+            return found
+        at = self.lazy.pop(rel, None)
+        if at is None or self.known is None:
+            raise KeyError(rel)
+        found = self.made[rel] = self.known.summary(at, rel, self.shown(rel))
+        return found
+
+    def __setitem__(self, rel: str, summary: NoteSummary) -> None:
+        self.lazy.pop(rel, None)
+        self.made[rel] = summary
+
+    def __delitem__(self, rel: str) -> None:
+        if self.lazy.pop(rel, None) is None:
+            del self.made[rel]
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self.made or rel in self.lazy
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.made
+        yield from self.lazy
+
+    def __len__(self) -> int:
+        return len(self.made) + len(self.lazy)
 
 
 class Deferred(Sequence[T]):
@@ -228,6 +358,8 @@ def read_changed(
     vault = Vault(root, [PurePosixPath(r) for r in scan.files], [], list(scan.diagnostics))
     digests: dict[str, bytes] = {}
     to_read = [rel for rel in scan.notes if rel not in looked.vouched]
+    known = cache.known_notes() if cache is not None else None
+    summaries = vault.summaries = Summaries(known, scan.shown)
     if cache is not None and len(to_read) * 4 > len(scan.notes):
         cache.prefetch_summaries()
     jobs = (_parse_job(root, rel, scan.shown(rel), cache, options_key) for rel in to_read)
@@ -249,8 +381,10 @@ def read_changed(
             cache.record(one.rel, Known(one.stamp, one.settled, one.digest))
     if progress is not None and len(to_read) >= PROGRESS_EVERY:
         progress("Reading notes", len(to_read), len(to_read), "")
-    if cache is not None:
+    if cache is not None and (known is None or len(known.index) * 4 < len(scan.notes) * 3):
         cache.prefetch_summaries()
+    fresh = KnownNotes()
+    fetcher = _Fetcher(cache, root, options) if cache is not None else None
     sources: list[SourceNote] = []
     for rel in scan.notes:
         result: ParseDone | None = read.pop(rel, None)
@@ -266,6 +400,18 @@ def read_changed(
             source = SourceNote(path, PurePosixPath(rel), result.data, result.text, note, mtime)
         else:
             key = cache.parse_key(scan.shown(rel), digest, options_key)
+            at = known.find(rel, key) if known is not None and summary is None else None
+            bare = at is not None and known is not None and rel not in known.extras
+            if bare and (result is None or result.data is None):  # nothing to tell but IDs
+                assert fetcher is not None and known is not None and at is not None
+                sources.append(fetcher.deferred(rel, key, digest, mtime))
+                vault.parse_keys[rel] = key
+                digests[rel] = digest
+                summaries.take(rel, at)
+                fresh.copy(rel, known, at)
+                continue
+            if summary is None and at is not None and known is not None:
+                summary = known.summary(at, rel, scan.shown(rel))
             if summary is None:
                 summary = cache.summary(rel, key)
             if summary is None:  # the cache lost it meanwhile: read it as a plain build would
@@ -279,14 +425,20 @@ def read_changed(
                 path = root / rel
                 source = SourceNote(path, PurePosixPath(rel), result.data, result.text, note, mtime)
             else:
-                source = _deferred(cache, root, rel, key, digest, mtime, options)
+                assert fetcher is not None
+                source = fetcher.deferred(rel, key, digest, mtime)
             vault.parse_keys[rel] = key
+            fresh.add(rel, key, summary)
         assert summary is not None
         sources.append(source)
         digests[rel] = digest
         vault.summaries[rel] = summary
         vault.diagnostics.extend(summary.diagnostics)
         vault.figures.extend(summary.figures)
+    if cache is not None:
+        cache.remember_known(fresh)
+        cache.forget_summaries()
+        summaries.compact(fresh)
     vault.sources = sources
     vault.diagnostics.extend(duplicate_id_errors_of(vault))
     vault.diagnostics.extend(duplicate_name_errors(vault.figures))
@@ -330,31 +482,32 @@ def _cached_note(cache: BuildCache, root: Path, rel: str, key: str, options: Par
     return source.note
 
 
-def _deferred(
-    cache: BuildCache,
-    root: Path,
-    rel: str,
-    key: str,
-    digest: bytes,
-    mtime: float,
-    options: ParseOptions,
-) -> SourceNote:
-    """A note the cache vouches for: read again, or its parse fetched, only if asked."""
-    path = os.path.join(root, rel)
+class _Fetcher:
+    """What a build fetches a note it did not read with: its bytes (checked against the
+    digest the cache vouched for) or its parse (from the cache, else from the file)."""
 
-    def fetch_data() -> tuple[bytes, str]:
+    def __init__(self, cache: BuildCache, root: Path, options: ParseOptions) -> None:
+        self.cache, self.root, self.options = cache, root, options
+        self.base = os.path.join(root, "")
+
+    def deferred(self, rel: str, key: str, digest: bytes, mtime: float) -> SourceNote:
+        return SourceNote.deferred(
+            self.base + rel,
+            rel,
+            mtime,
+            fetch_data=functools.partial(self.data, rel, digest),
+            fetch_note=functools.partial(self.note, rel, key),
+        )
+
+    def data(self, rel: str, digest: bytes) -> tuple[bytes, str]:
+        path = self.base + rel
         data, _ = read_regular_file(Path(path))
         if hashlib.sha256(data).digest() != digest:
             raise OSError(f"{path}: changed since it was read")
         return data, data.decode("utf-8")
 
-    return SourceNote.deferred(
-        path,
-        rel,
-        mtime,
-        fetch_data=fetch_data,
-        fetch_note=lambda: _cached_note(cache, root, rel, key, options),
-    )
+    def note(self, rel: str, key: str) -> Note:
+        return _cached_note(self.cache, self.root, rel, key, self.options)
 
 
 def figure_paths(vault: Vault, figures_dir: Path) -> dict[str, Path]:
@@ -374,6 +527,11 @@ def duplicate_id_errors(notes: Sequence[Note]) -> list[Diagnostic]:
 
 def duplicate_id_errors_of(vault: Vault) -> list[Diagnostic]:
     """:func:`duplicate_id_errors` of a vault, from its notes' summaries."""
+    summaries = vault.summaries
+    if isinstance(summaries, Summaries):
+        ids = list(summaries.card_ids())
+        if len(set(ids)) == len(ids):
+            return []
     places: dict[int, list[tuple[str, int]]] = {}
     for source in vault.sources:
         summary = summary_of(vault, source)
@@ -395,4 +553,7 @@ def _duplicates(places: Mapping[int, list[tuple[str, int]]]) -> list[Diagnostic]
 
 def all_card_ids(vault: Vault) -> set[int]:
     """Every card ID in the vault."""
+    summaries = vault.summaries
+    if isinstance(summaries, Summaries) and len(summaries) == len(vault.sources):
+        return set(summaries.card_ids())
     return {i for s in vault.sources for i, _ in summary_of(vault, s).card_ids}

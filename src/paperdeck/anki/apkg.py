@@ -1,9 +1,12 @@
 """Writing the ``.apkg``: paperdeck's note types, one subdeck per note, reproducible bytes.
 
-genanki writes the collection; this module fixes what genanki leaves variable or wrong for
-re-import: each note's ``mod`` comes from its source file (Anki updates a note on import
-only when the incoming ``mod`` is newer), note ids are the cards' IDs, and the zip has
-fixed entry times and sorted media, so unchanged input gives an identical file.
+The collection file is written page by page (:mod:`~paperdeck.anki.deckimage`, with
+genanki's schema, note types and decks as JSON), and the zip here, entry by entry, with
+fixed times and sorted media: unchanged input gives an identical file, however the
+collection was made (afresh, or brought up to date from the last build's). What matters
+for re-import: each note's ``mod`` comes from its source file (Anki updates a note on
+import only when the incoming ``mod`` is newer), note ids are the cards' IDs, and a card's
+id is its note's (see :func:`~paperdeck.anki.deckrows.card_ids`).
 """
 
 from __future__ import annotations
@@ -11,20 +14,19 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import sqlite3
-import tempfile
-import zipfile
-from collections.abc import Mapping, Sequence
+import struct
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import genanki
-from genanki.apkg_col import APKG_COL
-from genanki.apkg_schema import APKG_SCHEMA
 
-from paperdeck.anki.note_types import BASIC, NoteType, card_ords
-
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+from paperdeck.anki.deckimage import Image
+from paperdeck.anki.deckrows import RowSpool, note_row
+from paperdeck.anki.note_types import BASIC, NoteType
+from paperdeck.anki.segments import END, Segment, SegmentStore, combined
 
 
 @dataclass(frozen=True)
@@ -63,79 +65,62 @@ def write_apkg(
 
     ``type_mods`` gives a note type's modification time by its id (see
     :func:`settle_type_mods`); a type without one gets the newest note's ``mod``.
-
-    genanki gives the schema, the note types and decks as JSON, and each note's cards; the
-    rows are inserted here in one batch, because genanki's per-deck writer re-encodes the
-    collection's JSON for every deck (quadratic in the number of subdecks) and sets every
-    note's ``mod`` and id from one timestamp.
     """
+    image, store = package_image(notes, type_mods or {})
+    write_package(out, image, store, media)
+
+
+def package_image(
+    notes: Sequence[AnkiNote], type_mods: Mapping[int, int]
+) -> tuple[Image, SegmentStore]:
+    """The collection file of a package holding ``notes``. A note type without a time in
+    ``type_mods`` gets the newest note's."""
     timestamp = max((n.mod for n in notes), default=0)
-    with tempfile.TemporaryDirectory() as tmp:
-        db_path = Path(tmp) / "collection.anki2"
-        conn = sqlite3.connect(db_path)
-        try:
-            _write_collection(conn.cursor(), notes, timestamp, type_mods or {})
-            conn.commit()
-        finally:
-            conn.close()
-        _write_zip(out, db_path, media)
+    mods = {n.note_type.model_id: timestamp for n in notes}
+    mods.update(type_mods)
+    store = SegmentStore()
+    rows = RowSpool()
+    try:
+        for note in with_note_ids(notes):
+            rows.append(note_row(note), content_digest(note))
+        return Image.build(rows, rows.mods, mods, store), store
+    finally:
+        rows.close()
 
 
-def _write_collection(
-    cursor: sqlite3.Cursor,
-    notes: Sequence[AnkiNote],
-    timestamp: int,
-    type_mods: Mapping[int, int],
+def with_note_ids(notes: Sequence[AnkiNote], taken: Iterable[int] = ()) -> list[AnkiNote]:
+    """The notes, each card without an ID given a note id no other note has (``taken``:
+    ids the notes do not hold but that are taken), in order of deck and guid."""
+    used = {n.note_id for n in notes if n.note_id is not None}
+    used.update(taken)
+    spare = (i for i in itertools.count(1_000_000_000_000) if i not in used)
+    return [
+        n if n.note_id is not None else replace(n, note_id=next(spare))
+        for n in sorted(notes, key=lambda n: (n.deck, n.guid))
+    ]
+
+
+def write_package(
+    out: Path,
+    image: Image,
+    store: SegmentStore,
+    media: Sequence[tuple[str, Path]],
+    segments: Sequence[Segment] | None = None,
 ) -> None:
-    cursor.executescript(APKG_SCHEMA)
-    cursor.executescript(APKG_COL)
-    decks = {name: genanki.Deck(deck_id(name), name) for name in sorted({n.deck for n in notes})}
-    first_deck = next(iter(decks.values())).deck_id if decks else 1
-    types = {n.note_type.model_id: n.note_type for n in notes}
-    models_json, decks_json = cursor.execute("SELECT models, decks FROM col").fetchone()
-    models = json.loads(models_json)
-    models.update(
-        {
-            str(i): t.to_json(type_mods.get(i, timestamp), first_deck)
-            for i, t in sorted(types.items())
-        }
-    )
-    all_decks = json.loads(decks_json)
-    all_decks.update({str(d.deck_id): d.to_json() for d in decks.values()})
-    cursor.execute(
-        "UPDATE col SET models = ?, decks = ?", (json.dumps(models), json.dumps(all_decks))
-    )
-
-    taken = {n.note_id for n in notes if n.note_id is not None}
-    spare = (i for i in itertools.count(1_000_000_000_000) if i not in taken)
-    card_ids = itertools.count(timestamp * 1000 + 1)
-    note_rows: list[tuple[object, ...]] = []
-    card_rows: list[tuple[object, ...]] = []
-    for note in sorted(notes, key=lambda n: (n.deck, n.guid)):
-        note_id = note.note_id if note.note_id is not None else next(spare)
-        tags = f" {' '.join(note.tags)} " if note.tags else ""
-        note_rows.append(
-            (
-                note_id,
-                note.guid,
-                note.note_type.model_id,
-                note.mod,
-                -1,
-                tags,
-                "\x1f".join(note.fields),
-                note.fields[0],
-                0,
-                0,
-                "",
-            )
-        )
-        did = decks[note.deck].deck_id
-        card_rows.extend(
-            (next(card_ids), note_id, did, ord_, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "")
-            for ord_ in card_ords(note.note_type, note.fields)
-        )
-    cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
-    cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
+    """Write the zip of a collection image (its ``segments``, if already made) and its
+    media files to ``out``."""
+    parts = image.segments(store) if segments is None else segments
+    store.prefetch(parts)
+    crc, size = combined(parts)
+    ordered = sorted(media)
+    with open(out, "wb") as file:
+        archive = _Zip(file)
+        archive.add("collection.anki2", crc, size, [*(store.get(s) for s in parts), END])
+        index = {str(i): name for i, (name, _) in enumerate(ordered)}
+        archive.add_bytes("media", json.dumps(index, sort_keys=True).encode())
+        for i, (_, path) in enumerate(ordered):
+            archive.add_bytes(str(i), path.read_bytes())
+        archive.close()
 
 
 def content_digest(note: AnkiNote) -> str:
@@ -159,13 +144,17 @@ def keep_unchanged_mods(
     settled: list[AnkiNote] = []
     for note in notes:
         before = previous.get(note.note_id) if note.note_id is not None else None
-        if before is None:
-            settled.append(note)
-        elif before[1] == content_digest(note):
-            settled.append(replace(note, mod=before[0]))
-        else:
-            settled.append(replace(note, mod=max(note.mod, before[0] + 1)))
+        mod = settled_mod(note.mod, content_digest(note), before) if before else note.mod
+        settled.append(note if mod == note.mod else replace(note, mod=mod))
     return settled
+
+
+def settled_mod(mod: int, digest: str, before: tuple[int, str] | None) -> int:
+    """A note's ``mod`` (see :func:`keep_unchanged_mods`): its last one if its content is
+    unchanged, else the newer of ``mod`` and the last one plus a second."""
+    if before is None:
+        return mod
+    return before[0] if before[1] == digest else max(mod, before[0] + 1)
 
 
 def note_types(notes: Sequence[AnkiNote]) -> dict[int, NoteType]:
@@ -199,18 +188,49 @@ def settle_type_mods(
     return mods
 
 
-def _write_zip(out: Path, db_path: Path, media: Sequence[tuple[str, Path]]) -> None:
-    ordered = sorted(media)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        _add(archive, "collection.anki2", db_path.read_bytes())
-        index = {str(i): name for i, (name, _) in enumerate(ordered)}
-        _add(archive, "media", json.dumps(index, sort_keys=True).encode())
-        for i, (_, path) in enumerate(ordered):
-            _add(archive, str(i), path.read_bytes())
+class _Zip:
+    """A zip file written entry by entry, each entry deflated, with fixed times and modes
+    (the bytes depend on the content alone). Entries over 4 GiB are refused."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.offset = 0
+        self.central: list[bytes] = []
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        packer = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)
+        self.add(name, zlib.crc32(data), len(data), [packer.compress(data) + packer.flush()])
+
+    def add(self, name: str, crc: int, size: int, chunks: Sequence[bytes]) -> None:
+        packed = sum(len(c) for c in chunks)
+        if max(size, packed, self.offset) >= _ZIP_LIMIT:
+            raise ValueError(f"{name}: too large for a zip file without ZIP64")
+        encoded = name.encode("utf-8")
+        common = struct.pack("<HHHHHIII", 20, 0, 8, 0, _ZIP_DATE, crc, packed, size)
+        local = struct.pack("<I", 0x04034B50) + common + struct.pack("<HH", len(encoded), 0)
+        self.central.append(
+            struct.pack("<IH", 0x02014B50, 0x0314)
+            + common
+            + struct.pack("<HHHHHI", len(encoded), 0, 0, 0, 0, 0o644 << 16)
+            + struct.pack("<I", self.offset)
+            + encoded
+        )
+        self.file.write(local + encoded)
+        for chunk in chunks:
+            self.file.write(chunk)
+        self.offset += len(local) + len(encoded) + packed
+
+    def close(self) -> None:
+        directory = b"".join(self.central)
+        self.file.write(directory)
+        count = len(self.central)
+        end = struct.pack(
+            "<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(directory), self.offset, 0
+        )
+        self.file.write(end)
 
 
-def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+_LEVEL = 6
+_ZIP_DATE = (0 << 9) | (1 << 5) | 1
+"""1980-01-01, the earliest date a zip entry can hold (at 00:00:00)."""
+_ZIP_LIMIT = 0xFFFFFFFF

@@ -29,9 +29,10 @@ unchanged one keeps its own.
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from paperdeck.fileio import atomic_write_bytes, read_regular_file
@@ -94,6 +95,9 @@ class CardState:
     """IDs dropped on purpose (pruned): not brought back from the file when saving."""
     changed: bool = False
     """Whether a card record was added, changed or dropped since loading."""
+    _disk: tuple[bytes, CardState] | None = field(default=None, repr=False, compare=False)
+    """The file's bytes when last loaded or saved, and a copy of what they hold: saving
+    merges with the file, which need not be read and parsed again if it is still these."""
 
     @classmethod
     def load(cls, vault: Path) -> CardState:
@@ -102,7 +106,25 @@ class CardState:
             data, _ = read_regular_file(state_dir(vault) / STATE_NAME)
         except OSError:
             return cls()
-        return parse_state(data.decode("utf-8", errors="replace"))
+        state = parse_state(data.decode("utf-8", errors="replace"))
+        state._disk = (data, state._copy())
+        return state
+
+    def _copy(self) -> CardState:
+        """The records, in containers of their own (the records themselves are frozen)."""
+        kept = (f.name for f in fields(self) if f.name != "_disk")
+        return CardState(**{name: copy.copy(getattr(self, name)) for name in kept})
+
+    def _on_disk(self, vault: Path) -> CardState:
+        """What the file holds now: the copy kept if its bytes are still those, else read."""
+        if self._disk is not None:
+            try:
+                data, _ = read_regular_file(state_dir(vault) / STATE_NAME)
+            except OSError:
+                data = None
+            if data == self._disk[0]:
+                return self._disk[1]._copy()
+        return CardState.load(vault)
 
     def record(self, card_id: int, digest: str, mod: int) -> None:
         """Remember what was built for a card."""
@@ -135,11 +157,13 @@ class CardState:
         this state was loaded; for a card in both, the newer record wins. Raises
         :class:`OSError` when the folder is not writable.
         """
-        merged = CardState.load(vault)
+        merged = self._on_disk(vault)
         for card_id, record in self.cards.items():
-            if card_id not in merged.cards or merged.cards[card_id] < record:
+            before = merged.cards.get(card_id)
+            if before is not record and (before is None or before < record):
                 merged.cards[card_id] = record
-        merged.cards = {k: v for k, v in merged.cards.items() if k not in self.forgotten}
+        if self.forgotten:
+            merged.cards = {k: v for k, v in merged.cards.items() if k not in self.forgotten}
         for model_id, record in self.types.items():
             if model_id not in merged.types or merged.types[model_id] < record:
                 merged.types[model_id] = record
@@ -152,8 +176,10 @@ class CardState:
         path = ensure_state_dir(vault) / STATE_NAME
         with contextlib.suppress(OSError):
             if path.read_bytes() == data:
+                self._disk = (data, merged)
                 return
         atomic_write_bytes(path, data)
+        self._disk = (data, merged)
 
 
 def parse_state(text: str) -> CardState:
