@@ -1,24 +1,29 @@
 """Time paperdeck.gumbel.gumbel_softmax against torch.nn.functional.gumbel_softmax.
 
-Same process, CPU, float32. For every shape, thread count and mode (soft, hard) it times two
-groups, each alternating its contenders within every round (in a rotating order) so that load
-drift hits them alike:
+Same process, CPU, float32. For every shape, thread count and mode (soft, hard) it times
+three groups, each alternating its contenders within every round (in a rotating order) so
+that load drift hits them alike:
 
-* forward: ``torch.rand`` of the same shape (the floor of any sampler: one uniform per
-  entry), and a sample from logits that need no gradient, ours and torch's;
+* the floor: ``torch.rand`` of the same shape (the floor of any sampler: one uniform per
+  entry) and our forward, a sample from logits that need no gradient;
 * forward+backward: ``loss = (y * w).sum(); loss.backward()`` with ``logits.requires_grad``
   and a fixed random ``w``, the gradient really computed into ``logits.grad``; ours and
-  torch's.
+  torch's;
+* torch's forward alone.
 
 Each ratio compares contenders of one group. The groups are timed apart because a
-forward+backward leaves caches that slow whatever runs next, a many-kernel forward more
-than one-kernel ``rand``.
+contender leaves caches that slow whatever runs next, a many-kernel one more than
+one-kernel ``rand``: a forward+backward does, and so does torch's forward (its
+``exponential_`` and short-row softmax), which in the floor's group slowed our forward at
+4096x10 by 3% on a quiet machine and by up to 20% on a busy one, and ``rand`` hardly.
 
 It prints the machine, then a markdown table of medians (ms) and the ratios the targets are
 stated in: our forward over ``rand`` (at most 2) and torch's forward+backward over ours (at
-least 2); the last line names the worst of each.
+least 2); then the cells where a contender's calls page-faulted (fresh memory from the
+system costs ~1.5 us a 4 KiB page here, a noise that depends on what ran before); the last
+line names the worst of each ratio.
 
-    .venv/bin/python bench/bench_gumbel.py [--repeats 21] [--tau 0.5] [--threads 1,2]
+    .venv/bin/python bench/bench_gumbel.py [--repeats 31] [--tau 0.5] [--threads 1,2]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -51,19 +57,26 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def medians_ms(fns: list[Callable[[], object]], repeats: int, warmup: int) -> list[float]:
-    """Median wall time of each function; each round runs them all, in a rotating order."""
+def medians(
+    fns: list[Callable[[], object]], repeats: int, warmup: int
+) -> tuple[list[float], list[float]]:
+    """Median wall time (ms) and minor page faults of each function; each round runs them
+    all, in a rotating order."""
     for _ in range(warmup):
         for fn in fns:
             fn()
     times: list[list[float]] = [[] for _ in fns]
+    faults: list[list[int]] = [[] for _ in fns]
     for r in range(repeats):
         for j in range(len(fns)):
             i = (j + r) % len(fns)
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             t0 = time.perf_counter()
             fns[i]()
             times[i].append(time.perf_counter() - t0)
-    return [1e3 * statistics.median(ts) for ts in times]
+            faults[i].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+    ms = [1e3 * statistics.median(ts) for ts in times]
+    return ms, [statistics.median(fs) for fs in faults]
 
 
 def contenders(shape: tuple[int, int], tau: float, hard: bool) -> list[Callable[[], object]]:
@@ -97,7 +110,7 @@ def contenders(shape: tuple[int, int], tau: float, hard: bool) -> list[Callable[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--repeats", type=int, default=31)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--tau", type=float, default=0.5)
     parser.add_argument("--threads", default="1,2", help="torch thread counts, comma-separated")
@@ -118,16 +131,21 @@ def main() -> None:
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     worst_fwd = (0.0, "")
     worst_fb = (float("inf"), "")
+    faulted: list[str] = []
     for n_threads in threads:
         torch.set_num_threads(n_threads)
         for shape in SHAPES:
             for hard in (False, True):
                 torch.manual_seed(0)
                 fns = contenders(shape, args.tau, hard)
-                rand, fwd, ref_fwd = medians_ms(fns[:3], args.repeats, args.warmup)
-                fb, ref_fb = medians_ms(fns[3:], args.repeats, args.warmup)
+                (rand, fwd), floor_faults = medians(fns[:2], args.repeats, args.warmup)
+                (fb, ref_fb), fb_faults = medians(fns[3:], args.repeats, args.warmup)
+                (ref_fwd,), torch_faults = medians(fns[2:3], args.repeats, args.warmup)
                 mode = "hard" if hard else "soft"
                 where = f"{shape[0]}x{shape[1]}, {n_threads} thread(s), {mode}"
+                counts = zip(NAMES, [*floor_faults, *torch_faults, *fb_faults], strict=True)
+                if some := ", ".join(f"{name} {c:.0f}" for name, c in counts if c):
+                    faulted.append(f"{where}: {some}")
                 worst_fwd = max(worst_fwd, (fwd / rand, where))
                 worst_fb = min(worst_fb, (ref_fb / fb, where))
                 print(
@@ -135,6 +153,7 @@ def main() -> None:
                     f"| {ref_fwd:.3f} | {fwd / rand:.2f} | {fb:.3f} | {ref_fb:.3f} "
                     f"| {ref_fb / fb:.2f} |"
                 )
+    print("\npage faults a call (median), where any: " + ("; ".join(faulted) or "none"))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"\nworst ours fwd / rand: {worst_fwd[0]:.2f} ({worst_fwd[1]}); "

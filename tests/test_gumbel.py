@@ -608,6 +608,72 @@ def test_noise_bits_are_all_used() -> None:
         assert abs(ones - n / 2) < 5 * math.sqrt(n / 4), bit  # 5 sigma
 
 
+def uniform_from_words(words: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The uniforms ``u`` (float64, exact) the sampler makes from int64 ``words``."""
+    x = gumbel._uniform_minus_one(gumbel._minus_ones_from_words(words.clone(), dtype))
+    return 1.0 + x.double()  # x is a multiple of 2^-(p+1) in (-1, 0): no rounding
+
+
+@pytest.mark.parametrize(("dtype", "p"), [(torch.float32, 23), (torch.float64, 52)])
+def test_uniform_from_extreme_bit_patterns_is_inside_the_open_interval(
+    dtype: torch.dtype, p: int
+) -> None:
+    """All-zero and all-one mantissas give the two outermost bin midpoints, never 0 or 1;
+    bits outside the mantissas (the sign and exponent positions, the word's top bit) are
+    ignored."""
+    mantissa = gumbel._F64_MANTISSA if dtype == torch.float64 else gumbel._F32_MANTISSA
+    outside = ~mantissa  # every bit the mask drops
+    patterns = [0, -1, mantissa, outside, 2**63 - 1, -(2**63), 0x5555_5555_5555_5555, 1]
+    u = uniform_from_words(torch.tensor(patterns, dtype=torch.int64), dtype)
+    assert ((u > 0) & (u < 1)).all(), u
+    half_bin = 2.0 ** -(p + 1)
+    top, bottom = 1.0 - half_bin, half_bin
+    per_word = u.view(len(patterns), -1)  # float32: both halves of a word
+    for i in (0, 3):  # no mantissa bit set: the largest u
+        assert (per_word[i] == top).all()
+    for i in (1, 2):  # every mantissa bit set: the smallest u
+        assert (per_word[i] == bottom).all()
+    assert float(u.min()) == bottom and float(u.max()) == top
+
+
+def test_uniform_from_every_float32_mantissa_is_an_exact_bin_midpoint() -> None:
+    """All 2^23 mantissas, in both halves of a word and with the other bits set at random,
+    give exactly ``1 - (2m + 1) 2^-24``: 2^23 distinct values strictly inside (0, 1),
+    evenly spaced, with mean exactly 1/2 (no bias)."""
+    total = 0.0
+    for m in torch.arange(2**23, dtype=torch.int64).chunk(8):  # ~100 MB at a time
+        junk = torch.randint(0, 2**9, m.shape, generator=gen(110), dtype=torch.int64)
+        low = m | (junk << 23)  # bits 23..31: the low float's sign and exponent
+        high = m | (junk.flip(0) << 23)  # bits 55..63: the high float's (and the top bit)
+        u = uniform_from_words(low | (high << 32), torch.float32).view(-1, 2)
+        expected = 1.0 - (2 * m + 1).double() * 2.0**-24
+        assert torch.equal(u[:, 0], expected) and torch.equal(u[:, 1], expected)
+        assert float(u.min()) > 0 and float(u.max()) < 1
+        total += float(u[:, 0].sum())  # exact: multiples of 2^-24 below 2^23
+    assert total == 2**22  # 2^23 midpoints: mean exactly 1/2
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_noise_does_not_depend_on_the_shape_asked_for(dtype: torch.dtype) -> None:
+    """The same generator state gives the same draws in the same order, whether the words
+    are laid out in the shape (an even last dim) or flat (odd sizes)."""
+    flat = gumbel_noise(60, generator=gen(111), dtype=dtype)
+    for shape in [(6, 10), (60, 1), (3, 4, 5), (5, 12), (2, 30)]:
+        g = gumbel_noise(shape, generator=gen(111), dtype=dtype)
+        assert g.is_contiguous() and torch.equal(g, flat.view(shape)), shape
+    odd = gumbel_noise((3, 5), generator=gen(111), dtype=dtype)
+    assert torch.equal(odd, flat[:15].view(3, 5))
+
+
+@pytest.mark.parametrize("shape", [(25_000, 4), (33_333, 3)])
+def test_noise_is_standard_gumbel_in_even_and_odd_rows(shape: tuple[int, int]) -> None:
+    """Both layouts of the random words (shaped for an even last dim, flat otherwise)."""
+    g = gumbel_noise(shape, generator=gen(112)).double()
+    assert float(stats.kstest(g.flatten().numpy(), stats.gumbel_r.cdf).pvalue) > P_KS
+    for column in range(shape[1]):  # every position in a row, each its own uniform
+        assert float(stats.kstest(g[:, column].numpy(), stats.gumbel_r.cdf).pvalue) > P_KS
+
+
 def reference_softmax(
     logits: torch.Tensor, g: torch.Tensor, tau: float, dim: int = -1
 ) -> torch.Tensor:
@@ -730,6 +796,142 @@ def test_hard_gradient_when_rows_are_far_apart(far_rows: slice) -> None:
     (torch.softmax((x_ref + g) / 0.2, -1) * weights).sum().backward()
     assert x.grad is not None
     torch.testing.assert_close(x.grad, x_ref.grad)
+
+
+@pytest.mark.parametrize("k", [3, 40])
+@pytest.mark.parametrize("hard", [False, True])
+def test_gradient_with_a_non_contiguous_upstream_gradient(k: int, hard: bool) -> None:
+    """The backward takes any layout of the incoming gradient (here a transposed view)."""
+    logits = torch.randn(200, k, generator=gen(113), dtype=torch.float64)
+    g = gumbel_noise(logits.shape, generator=gen(114), dtype=torch.float64)
+    weights = torch.randn(k, 200, generator=gen(115), dtype=torch.float64).T  # strides (1, 200)
+    x = logits.clone().requires_grad_()
+    (gumbel_softmax(x, 0.4, hard=hard, noise=g) * weights).sum().backward()
+    x_ref = logits.clone().requires_grad_()
+    (torch.softmax((x_ref + g) / 0.4, -1) * weights).sum().backward()
+    assert x.grad is not None and x_ref.grad is not None
+    torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_row_sum_scratch_gives_the_same_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row sums go to buffers each thread reuses (grown as needed, shared by shapes and
+    dtypes in turn) or, beyond their size limit, to fresh ones: the samples and gradients
+    are the same bits either way."""
+    cases = [(5, 3, torch.float32), (9000, 3, torch.float64), (7, 20, torch.float32)]
+    cases += [(3, 3, torch.float64), (9000, 5, torch.float32), (1, 4, torch.float32)]
+
+    def run() -> list[torch.Tensor]:
+        out = []
+        for i, (rows, k, dtype) in enumerate(cases):
+            x = torch.randn(rows, k, generator=gen(120 + i), dtype=dtype).requires_grad_()
+            y = gumbel_softmax(x, 0.3, generator=gen(130 + i))
+            (y * torch.arange(k, dtype=dtype)).sum().backward()
+            assert x.grad is not None
+            out += [y.detach(), x.grad, gumbel_softmax(x.detach(), 0.3, generator=gen(140 + i))]
+        return out
+
+    reused = run()
+    again = run()
+    monkeypatch.setattr(gumbel, "_SCRATCH_LIMIT", 0)  # no buffer kept: fresh ones
+    fresh = run()
+    for a, b, c in zip(reused, again, fresh, strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_short_rows_divide_by_spread_sums(
+    k: int, dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many short rows divide by their sums spread by a matrix product (in float32 rows of
+    at most 4 also sum by one), in several chunks and a tail of rows: each entry of a row is
+    divided by the same sum, a lone entry gives exactly 1, and where the sums come from the
+    matrix-vector product the bits are those of a broadcast division; the same when float32
+    products may round (then it divides by broadcasting)."""
+    monkeypatch.setattr(gumbel, "_SPREAD_ROWS", 1003)  # chunks, not a multiple of a block
+    rows = 3 * 4096 + 5  # a tail of rows outside the blocks
+    e = torch.rand(rows, k, generator=gen(116), dtype=torch.float64) * 1e3
+    e[::7] *= 1e-30  # rows far below the others
+    e[1::5, 1:] = 0.0  # rows with a lone entry
+    e[2::5] = e[2::5, :1]  # rows of equal entries
+    e = e.to(dtype)
+    reference = e.double() / e.double().sum(1, keepdim=True)
+    by_mv = dtype == torch.float64 or k > 4
+    mkldnn = torch.backends.mkldnn.matmul
+    for legacy, new in [("highest", "none"), ("medium", "none"), ("highest", "bf16")]:
+        torch.set_float32_matmul_precision(legacy)
+        mkldnn.fp32_precision = new  # both set: the legacy getter raises, no product is used
+        try:
+            broadcast = e / torch.mv(e, torch.ones(k, dtype=dtype)).unsqueeze(1)
+            y = e.clone()
+            gumbel._normalise_rows(y)
+        finally:
+            mkldnn.fp32_precision = "none"
+            torch.set_float32_matmul_precision("highest")
+        if by_mv or (legacy, new) != ("highest", "none"):
+            assert torch.equal(y, broadcast), (legacy, new)
+        eps = torch.finfo(dtype).eps
+        torch.testing.assert_close(y.double(), reference, rtol=k * eps, atol=0)  # k roundings
+        assert (y[1::5, 0] == 1).all() and (y[1::5, 1:] == 0).all()
+        assert (y[2::5] == y[2::5, :1]).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_many_short_rows_are_concrete(dtype: torch.dtype) -> None:
+    """The spread-sum division (many rows of 3): log-ratios are Logistic((l_i - l_j) / tau,
+    1 / tau), the argmax is categorical(pi), every row sums to 1 (ratios and argmax would
+    not see a row divided by another row's sum) and, given the noise, it is the formula."""
+    pi = torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64)
+    logits = pi.log().to(dtype).expand(60_000, 3)
+    eps = torch.finfo(dtype).eps
+    for tau in (0.3, 1.0):
+        y = gumbel_softmax(logits, tau, generator=gen(117))
+        assert ks_logistic_p(y, logits, tau, 1, 0) > P_KS
+        assert ks_logistic_p(y, logits, tau, 2, 1) > P_KS
+        sums = y.double().sum(-1)
+        torch.testing.assert_close(sums, torch.ones_like(sums), rtol=0, atol=4 * eps)
+        g = gumbel_noise(logits.shape, generator=gen(117), dtype=dtype)
+        tol = 1e-5 if dtype == torch.float32 else 1e-12  # exp2 after one shift: see above
+        torch.testing.assert_close(y.double(), reference_softmax(logits, g, tau), rtol=tol, atol=0)
+    assert chi2_p(y.argmax(-1), pi) > P_CHI2
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("hard", [False, True])
+def test_gradient_of_many_short_rows_matches_autograd(k: int, hard: bool) -> None:
+    """Enough rows for the spread-sum division; the backward uses the sample it saved."""
+    rows = 2 * gumbel._SPREAD_MIN_ROWS + 3
+    logits = torch.randn(rows, k, generator=gen(118), dtype=torch.float64) * 2
+    g = gumbel_noise(logits.shape, generator=gen(119), dtype=torch.float64)
+    weights = torch.randn(rows, k, generator=gen(120), dtype=torch.float64)
+    x = logits.clone().requires_grad_()
+    y = gumbel_softmax(x, 0.6, hard=hard, noise=g)
+    ref = torch.softmax((logits + g) / 0.6, -1)
+    expected = F.one_hot(ref.argmax(-1), k).double() if hard else ref
+    torch.testing.assert_close(y.detach(), expected, rtol=1e-12, atol=1e-14)
+    (y * weights).sum().backward()
+    x_ref = logits.clone().requires_grad_()
+    (torch.softmax((x_ref + g) / 0.6, -1) * weights).sum().backward()
+    assert x.grad is not None and x_ref.grad is not None
+    torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_threads_sampling_at_once_get_their_own_samples() -> None:
+    """Threads sampling at the same time (each with its own generator and shapes) get
+    exactly what they get alone: no scratch is shared between threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shapes = [(20_000, 3), (3_000, 10), (500, 7), (40, 300)]
+
+    def work(i: int) -> list[torch.Tensor]:
+        logits = torch.randn(shapes[i], generator=gen(150 + i))
+        return [gumbel_softmax(logits, 0.5, generator=gen(160 + i)) for _ in range(20)]
+
+    alone = [work(i) for i in range(len(shapes))]
+    with ThreadPoolExecutor(len(shapes)) as pool:
+        together = list(pool.map(work, range(len(shapes))))
+    for a, b in zip(alone, together, strict=True):
+        assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def test_gradient_through_the_generator_path() -> None:
