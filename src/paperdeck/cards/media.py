@@ -63,10 +63,18 @@ def find_embeds(markdown: str) -> list[Embed]:
     (so none in code, math or comments), each with its line."""
     if "![" not in markdown:
         return []
-    from paperdeck.cards.render import is_url, media_kind, parse_field
+    from paperdeck.cards.render import parse_field
+
+    return embeds_in(parse_field(markdown))
+
+
+def embeds_in(tokens: Sequence[Token]) -> list[Embed]:
+    """:func:`find_embeds` for a field already parsed (by
+    :func:`~paperdeck.cards.render.parse_field`)."""
+    from paperdeck.cards.render import is_url, media_kind
 
     found: list[Embed] = []
-    for token in parse_field(markdown):
+    for token in tokens:
         if token.type != "inline" or token.map is None:
             continue
         line = token.map[0]

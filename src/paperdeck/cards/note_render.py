@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
@@ -34,10 +34,11 @@ from paperdeck.cards.media import (
     NoteLinker,
     VaultIndex,
     embed_state,
+    embeds_in,
     find_embeds,
 )
 from paperdeck.cards.pages import PageLinks, page_links
-from paperdeck.cards.render import render_field
+from paperdeck.cards.render import parse_field, render_tokens
 from paperdeck.cards.sanitize import sanitize
 from paperdeck.citations.cite import Cited, cite
 from paperdeck.citations.load import Bibliography
@@ -274,11 +275,13 @@ class _Rendering:
         return f'<div class="context">{trail}</div>'
 
     def field(self, markdown: str, first_line: int, cloze: bool) -> str:
-        """One field as HTML: its embeds resolved (problems reported at their lines)."""
-        names, widths = self.resolve_embeds(markdown, first_line)
+        """One field as HTML: its embeds resolved (problems reported at their lines).
+        The field is parsed once: its embeds are found in the tokens that are rendered."""
+        tokens = parse_field(markdown, self.pages)
+        names, widths = self.resolve(embeds_in(tokens) if "![" in markdown else [], first_line)
         tex = self.context.tex.field()
-        rendered = render_field(
-            markdown, names, cloze=cloze, link=self.linker, widths=widths, tex=tex, pages=self.pages
+        rendered = render_tokens(
+            tokens, names, cloze=cloze, link=self.linker, widths=widths, tex=tex
         )
         for problem in tex.problems:  # the vault's macros, commands nothing defines
             report = error if problem.error else warning
@@ -289,12 +292,18 @@ class _Rendering:
     def resolve_embeds(
         self, markdown: str, first_line: int
     ) -> tuple[dict[str, str | None], dict[str, int]]:
+        """:meth:`resolve` for the embeds of a field's Markdown."""
+        return self.resolve(find_embeds(markdown), first_line)
+
+    def resolve(
+        self, embeds: Iterable[Embed], first_line: int
+    ) -> tuple[dict[str, str | None], dict[str, int]]:
         """Each embed's media name (``None``: not shown) and the widths figures ask for;
         problems are reported at their lines."""
         names: dict[str, str | None] = {}
         widths: dict[str, int] = {}
         shown, context, out = self.source.note.path, self.context, self.out
-        for embed in find_embeds(markdown):
+        for embed in embeds:
             line = first_line + embed.line_offset
             state = context.embed_state(embed, self.source.rel)
             out.embeds[embed.target, embed.markdown_style] = state

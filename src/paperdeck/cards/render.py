@@ -358,10 +358,11 @@ def make_markdown() -> MarkdownIt:
 _MD = make_markdown()
 
 
-def parse_field(markdown: str) -> list[Token]:
+def parse_field(markdown: str, pages: PageLinks | None = None) -> list[Token]:
     """The tokens :func:`render_field` renders, with ``%%comments%%`` blanked out but their
-    line breaks kept, so each token's ``map`` still gives its line within the field."""
-    return _MD.parse(without_comments(markdown))
+    line breaks kept, so each token's ``map`` still gives its line within the field.
+    ``pages``: page references become links, as the field is rendered with them."""
+    return _MD.parse(without_comments(markdown), {"pages": pages})
 
 
 def without_comments(markdown: str) -> str:
@@ -387,16 +388,30 @@ def render_field(
     without it, or where it gives ``None`` (no such note), the link shows as plain text.
     ``widths`` gives the CSS width of an image by media name, used where the note asks for
     none (a generated figure's own width). ``tex`` is given each piece of math and its line
-    in the field, and returns the TeX to show (the vault's macros expanded).
+    in the field, and returns the TeX to show (the vault's macros expanded). ``pages`` links
+    page references to the cited paper.
     """
-    source = without_comments(markdown)
+    tokens = parse_field(markdown, pages)
+    return render_tokens(tokens, media, cloze=cloze, link=link, widths=widths, tex=tex)
+
+
+def render_tokens(
+    tokens: Sequence[Token],
+    media: Mapping[str, str | None] | None = None,
+    *,
+    cloze: bool = False,
+    link: Callable[[str], str | None] | None = None,
+    widths: Mapping[str, int] | None = None,
+    tex: Callable[[str, int], str] | None = None,
+) -> str:
+    """:func:`render_field`'s second half, for tokens from :func:`parse_field`: a build
+    finds a field's embeds in the same tokens it renders, so each field is parsed once."""
     env = {
         "media": dict(media or {}),
         "cloze": cloze,
         "link": link,
         "widths": widths or {},
         "tex": tex,
-        "pages": pages,  # page references (``p. 5``) linked to the cited paper's PDF
     }
-    rendered: str = _MD.render(source, env)
+    rendered: str = _MD.renderer.render(tokens, _MD.options, env)
     return rendered.strip()

@@ -95,6 +95,8 @@ _C0_OR_SPACE = "".join(chr(c) for c in range(0x21))
 # A tag as the sanitizer writes it: attribute values always in double quotes (inside which
 # ``"`` is ``&quot;``), and text never holds a raw ``<``, so this finds every tag.
 _TAG_RE = re.compile(r'<[^<>"]*(?:"[^"]*"[^<>"]*)*>')
+_TAG_OR_QUOTE_RE = re.compile(_TAG_RE.pattern + '|"')
+"""A tag, else a ``"`` of the text between tags (a tag never starts with one)."""
 _MARKDOWN_IT_TAGS = {"<br>": "<br />", "<hr>": "<hr />"}
 _EMPTY_FLAG_RE = re.compile(r' (open|reversed)=""(?=[ >])')  # inside a tag: not a value
 
@@ -163,12 +165,15 @@ def sanitize(html: str) -> str:
 def _markdown_it_spelling(clean: str) -> str:
     """The sanitizer's output with ``<br>``, ``<hr>``, ``"`` in text and ``open=""``
     written as markdown-it and note authors write them; the parsed document is the same."""
-    out: list[str] = []
-    end = 0
-    for tag in _TAG_RE.finditer(clean):
-        out.append(clean[end : tag.start()].replace('"', "&quot;"))
-        written = _MARKDOWN_IT_TAGS.get(tag.group(0), tag.group(0))
-        out.append(_EMPTY_FLAG_RE.sub(r" \1", written))
-        end = tag.end()
-    out.append(clean[end:].replace('"', "&quot;"))
-    return "".join(out)
+    if '"' not in clean and "<br>" not in clean and "<hr>" not in clean:
+        return clean  # no attribute, no quote in text: nothing to respell
+    return _TAG_OR_QUOTE_RE.sub(_respelled, clean)
+
+
+def _respelled(found: re.Match[str]) -> str:
+    """A tag as markdown-it writes it; a ``"`` in text (never inside a tag) as ``&quot;``."""
+    written = found.group(0)
+    if written == '"':
+        return "&quot;"
+    written = _MARKDOWN_IT_TAGS.get(written, written)
+    return _EMPTY_FLAG_RE.sub(r" \1", written) if '=""' in written else written

@@ -41,8 +41,8 @@ def find_comments(lines: list[str], skip: Iterable[int] = ()) -> Comments:
     closer: str | None = None
     opened: tuple[int, str] | None = None
     for i, line in enumerate(lines):
-        if i in skipped and closer is None:
-            bare.append(line)
+        if closer is None and (i in skipped or ("<!--" not in line and "%%" not in line)):
+            bare.append(line)  # code, front matter, or most lines: no comment opens here
             continue
         detect = _INLINE_CODE_RE.sub(lambda m: " " * len(m.group(0)), line)
         out = list(line)

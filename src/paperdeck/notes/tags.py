@@ -39,6 +39,8 @@ def mask_non_prose(line: str) -> str:
 
 def find_tags(line: str) -> list[str]:
     """The tags in one line of prose, without ``#`` (``#VQ-VAE's`` gives ``VQ-VAE``)."""
+    if "#" not in line:  # most lines: nothing to mask
+        return []
     return [m.group(1).strip("/") for m in _TAG_RE.finditer(mask_non_prose(line))]
 
 

@@ -34,6 +34,12 @@ ENVIRONMENT_DEFINING = frozenset({"newenvironment", "renewenvironment"})
 MAX_DEPTH = 32
 """Text in math in text...: deeper than this is not looked into (never a recursion error)."""
 _SPECIAL = re.compile(r"[\\%]")
+_COMMAND_RE = re.compile(r"\\([A-Za-z]+|.)", re.DOTALL)
+"""Each control sequence's name, read as :func:`~.lexer.command` reads it."""
+_LOOKED_INTO = frozenset(
+    {*TEXT_COMMANDS, "begin", "end", "verb", *NAME_ARGUMENT, *ENVIRONMENT_DEFINING, *DEFINING}
+)
+"""Commands after which the walk reads an argument rather than the next command."""
 
 
 def unknown_commands(
@@ -43,6 +49,12 @@ def unknown_commands(
     nothing defines, once, in order; ``defined`` are the vault's macro names. ``local``
     gathers what the math defines for itself (``foo``, ``\\begin{foo}``), for the math that
     follows it on the same card."""
+    if "%" not in tex:  # most math: commands that are only names to look up
+        names = _COMMAND_RE.findall(tex)
+        if _LOOKED_INTO.isdisjoint(names):
+            gathered = set() if local is None else local
+            unknown = (n for n in names if not (known.knows(n) or n in defined or n in gathered))
+            return list(dict.fromkeys(f"\\{n}" for n in unknown))
     walk = _Walk(defined, known, set() if local is None else local)
     walk.math(tex)
     return list(walk.found)
