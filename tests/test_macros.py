@@ -263,6 +263,26 @@ def test_commands_nothing_defines_are_found(tex: str, unknown: list[str]) -> Non
     assert unknown_commands(tex, {"norm", "R"}, mathjax_known()) == unknown
 
 
+TEX_PIECES = [
+    *(r"\alpha", r"\argmax", r"\R", r"\norm", r"\frac", r"\foo", r"\\", "\\ ", "\\"),
+    *(r"\text{\foo $\bar$}", r"\begin{pmatrix}", r"\begin{proof}", r"\end{x}", r"\{"),
+    *(r"\newcommand{\z}{1}", r"\z", r"\label{\q}", r"\verb|\q|", "{", "}", "x", "$", " "),
+]
+
+
+@given(st.lists(st.sampled_from(TEX_PIECES), max_size=12), st.booleans())
+def test_math_of_plain_commands_is_checked_as_the_full_walk_checks_it(
+    pieces: list[str], defined_before: bool
+) -> None:
+    """Math without a comment, text or definition is looked up command by command; a
+    trailing comment makes the check walk the math in full, which must find the same."""
+    tex = "".join(pieces)
+    quick, walked = {"foo"} if defined_before else set(), {"foo"} if defined_before else set()
+    found = unknown_commands(tex, {"norm", "R"}, mathjax_known(), local=quick)
+    assert found == unknown_commands(tex + "%", {"norm", "R"}, mathjax_known(), local=walked)
+    assert quick == walked
+
+
 def test_the_list_of_mathjax_commands_is_mathjax_s() -> None:
     known = mathjax_known()
     for name in ("frac", "mathbb", "operatorname", "text", "boldsymbol", "ce", "lVert", "{"):

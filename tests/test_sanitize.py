@@ -265,6 +265,30 @@ def test_spelling_things_as_markdown_it_does_changes_nothing_a_browser_sees(
     assert active_content(sanitize(html)) == []
 
 
+SPELLING_PIECES = [
+    *PIECES,
+    'say "hi"',
+    '<a href="https://example.com/?q=&quot;x&quot;">',
+    "</a>",
+    "<ol reversed>",
+    "<li>",
+    "</ol>",
+    "<br/>",
+    "<hr>",
+    '"',
+]
+
+
+@given(st.lists(st.sampled_from(SPELLING_PIECES), max_size=25))
+def test_sanitized_html_is_spelled_as_markdown_it_spells_it(pieces: list[str]) -> None:
+    html = sanitize("".join(pieces))
+    text_between_tags = sanitize_module._TAG_RE.sub("", html)
+    assert '"' not in text_between_tags  # quotes in text are &quot;, as markdown-it writes
+    assert "<br>" not in html and "<hr>" not in html
+    assert '=""' not in html  # <details open>, not open=""
+    assert html == sanitize(html)
+
+
 # --- The real build: every field of every card, Source and context lines included ----------
 
 HOSTILE_NOTE = """---
