@@ -3,12 +3,17 @@ cards each), every number of a size measured in one run of this script.
 
 For each size it measures, each in a process of its own:
 
-- two floors, bare genanki writing the same cards with no parsing or rendering:
-  ``genanki, one deck`` (all cards in a single deck: the floor a build is held to) and
-  ``genanki, subdeck per note`` (one subdeck per note, as paperdeck's decks are; genanki
-  re-encodes its collection for every deck, so this one is quadratic in the notes and is
-  skipped above ``--subdeck-limit`` notes);
-- ``cold``: ``paperdeck build`` with no deck, no cache and no card state (once);
+- two floors (medians of ``--repeat``), bare genanki writing the same cards with no
+  parsing or rendering: ``genanki, one deck`` (all cards in a single deck: the floor a
+  build is held to) and ``genanki, subdeck per note`` (one subdeck per note, as
+  paperdeck's decks are; genanki re-encodes its collection for every deck, so this one is
+  quadratic in the notes and is skipped above ``--subdeck-limit`` notes);
+- a third floor, the parser's: paperdeck's own markdown-it-py dialect rendering each note's
+  whole text once, on every core (``markdown-it-py, each note once``). Every build parses
+  at least that much text with the one parser the project uses, so a cold build can never
+  come closer to the genanki floor than this one does;
+- ``cold``: ``paperdeck build`` with no deck, no cache and no card state (median of
+  ``--repeat``, each from nothing);
 - ``no-op``: the same build again, nothing changed (median of ``--repeat``);
 - ``one-note edit``: one card's answer edited in one note, then a build (median of
   ``--repeat``, a different note each time);
@@ -32,6 +37,7 @@ Run: ``.venv/bin/python bench/bench_vault.py [--notes 2000 20000] [--repeat 3]
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 import random
@@ -126,6 +132,15 @@ def timed(cmd: list[str], cwd: Path, code: Path | None = None) -> Run:
     return Run(seconds, usage.ru_maxrss / 1024, peak[0] / 1024, peak[1] / 1024)
 
 
+def median_run(cmd: list[str], cwd: Path, repeat: int, code: Path | None = None) -> Run:
+    """The run of median time of ``repeat`` runs of a command."""
+    return _median_of([timed(cmd, cwd, code) for _ in range(repeat)])
+
+
+def _median_of(runs: list[Run]) -> Run:
+    return sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+
+
 def _sample(pid: int, peak: list[int], done: threading.Event) -> None:
     ticks = 0
     while not done.wait(0.02):
@@ -177,6 +192,28 @@ genanki.Package(decks or [single]).write_to_file(sys.argv[2], timestamp=0)
 """
 
 
+# The parser's floor: each note's whole text rendered once by paperdeck's Markdown dialect,
+# in one process per core (no card splitting, math checks, sanitizing or deck).
+MARKDOWN_FLOOR = r"""
+import os, sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from paperdeck.cards.render import make_markdown
+
+md = make_markdown()
+
+def render(paths):
+    return sum(len(md.render(Path(p).read_text(encoding="utf-8"))) for p in paths)
+
+if __name__ == "__main__":
+    paths = sorted(str(p) for p in Path(sys.argv[1]).glob("*.md"))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    chunks = [paths[i :: cores * 8] for i in range(cores * 8)]
+    with ProcessPoolExecutor(cores) as pool:
+        print(sum(pool.map(render, chunks)))
+"""
+
+
 @dataclass(frozen=True)
 class Size:
     """Everything measured for one vault size."""
@@ -185,6 +222,8 @@ class Size:
     cards: int
     floor_one: Run
     floor_subdecks: Run | None
+    floor_markdown: Run | None
+    """The parser's floor (``None`` for a baseline's vault: it is the same text)."""
     cold: Run
     first: Run
     """The first no-op build after the cold one."""
@@ -197,12 +236,14 @@ def measure(notes: int, cards_per_note: int, repeat: int, subdeck_limit: int, co
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         cards = make_vault(work / "vault", notes, cards_per_note)
-        floor_one = timed([python, "-c", FLOOR, "vault", "floor1.apkg", "one"], work)
+        floor_one = median_run([python, "-c", FLOOR, "vault", "floor1.apkg", "one"], work, repeat)
         floor_sub = None
         if notes <= subdeck_limit:
             floor_sub = timed([python, "-c", FLOOR, "vault", "floor.apkg", "subdecks"], work)
+        (work / "markdown_floor.py").write_text(MARKDOWN_FLOOR, encoding="utf-8")
+        floor_md = median_run([python, "markdown_floor.py", "vault"], work, repeat, code)
         cold, first, noop, edit = builds(work, notes, repeat, code)
-    return Size(notes, cards, floor_one, floor_sub, cold, first, noop, edit)
+    return Size(notes, cards, floor_one, floor_sub, floor_md, cold, first, noop, edit)
 
 
 def builds(
@@ -210,7 +251,15 @@ def builds(
 ) -> tuple[Run, Run, list[Run], list[Run]]:
     """The cold build, the first no-op, the no-ops and the one-note edits of a vault."""
     paperdeck = [sys.executable, "-m", "paperdeck", "build", "vault", "-o", "out.apkg"]
-    cold = timed(paperdeck, work, code)
+    colds = []
+    for _ in range(repeat):  # each from nothing: no deck, no build cache, no card state
+        for made in (work / "out.apkg", work / ".paperdeck-cache", work / "vault" / ".paperdeck"):
+            if made.is_dir():
+                shutil.rmtree(made)
+            else:
+                made.unlink(missing_ok=True)
+        colds.append(timed(paperdeck, work, code))
+    cold = _median_of(colds)
     first = timed(paperdeck, work, code)  # re-reads the notes written just before the cold build
     noop = [timed(paperdeck, work, code) for _ in range(repeat)]
     edit = []
@@ -227,16 +276,20 @@ def baseline(notes: int, cards_per_note: int, repeat: int, code: Path) -> Size:
         work = Path(tmp)
         cards = make_vault(work / "vault", notes, cards_per_note)
         cold, first, noop, edit = builds(work, notes, repeat, code)
-    return Size(notes, cards, cold, None, cold, first, noop, edit)
+    return Size(notes, cards, cold, None, None, cold, first, noop, edit)
 
 
-def _snapshot(folder: Path) -> Path:
-    """A copy of the package as it is now, to run: the build cache depends on the package's
-    source, so an edit made to the working tree during a run would otherwise turn a
-    measured edit into a full build."""
-    import paperdeck
+def _snapshot(package: Path, folder: Path) -> Path:
+    """A byte-compiled copy of a ``paperdeck`` package, to run.
 
-    shutil.copytree(Path(paperdeck.__file__).parent, folder / "paperdeck")
+    A copy: the build cache depends on the package's source, so an edit made to the working
+    tree during a run would otherwise turn a measured edit into a full build. Byte-compiled:
+    ``pip install`` compiles a package and Python caches what it imports, so a user's
+    build never compiles paperdeck's source; without this, every measured build would
+    (about 0.1 s on a 2-core machine) wherever ``PYTHONDONTWRITEBYTECODE`` is set."""
+    shutil.copytree(package, folder / "paperdeck")
+    if not compileall.compile_dir(folder, quiet=1):
+        sys.exit(f"could not byte-compile {package}")
     return folder
 
 
@@ -264,17 +317,21 @@ def machine() -> str:
 def report(sizes: list[Size], repeat: int, before: str) -> None:
     print(f"machine: {before}")
     print(f"after:   {machine()}\n")
-    print("Floors (bare genanki, same cards, no parsing or rendering) and the cold build:\n")
+    print("Floors and the cold build. genanki: the same cards, bare genanki, no parsing or")
+    print("rendering. markdown-it-py: each note's text rendered once, every core, no deck:\n")
     print(
         "| notes | cards | genanki, one deck (floor) | genanki, subdeck per note "
-        "(quadratic) | paperdeck cold | cold / one-deck floor |"
+        "(quadratic) | markdown-it-py, each note once | paperdeck cold "
+        "| cold / one-deck floor | markdown-it-py floor / one-deck floor |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s in sizes:
         sub = f"{s.floor_subdecks.seconds:.2f} s" if s.floor_subdecks else "skipped"
+        parsed = s.floor_markdown.seconds if s.floor_markdown else float("nan")
         print(
             f"| {s.notes:,} | {s.cards:,} | {s.floor_one.seconds:.2f} s | {sub} | "
-            f"{s.cold.seconds:.2f} s | {s.cold.seconds / s.floor_one.seconds:.1f}x |"
+            f"{parsed:.2f} s | {s.cold.seconds:.2f} s | "
+            f"{s.cold.seconds / s.floor_one.seconds:.1f}x | {parsed / s.floor_one.seconds:.1f}x |"
         )
     print(f"\nBuilds (no-op and edit: median of {repeat}; the first no-op after the cold build")
     print("re-reads the notes written in the 2 s before the cold build read them):\n")
@@ -343,11 +400,15 @@ def main() -> None:
     before = machine()
     old: list[Size] = []
     with tempfile.TemporaryDirectory() as code:
-        here = _snapshot(Path(code) / "current")
+        import paperdeck
+
+        here = _snapshot(Path(paperdeck.__file__).parent, Path(code) / "current")
+        if args.baseline is not None:
+            then = _snapshot(args.baseline / "paperdeck", Path(code) / "baseline")
         sizes = []
         for n in args.notes:
             if args.baseline is not None:
-                old.append(baseline(n, args.cards_per_note, args.repeat, args.baseline.resolve()))
+                old.append(baseline(n, args.cards_per_note, args.repeat, then))
             sizes.append(measure(n, args.cards_per_note, args.repeat, args.subdeck_limit, here))
     report(sizes, args.repeat, before)
     if old:

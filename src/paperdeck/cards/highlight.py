@@ -11,21 +11,24 @@ guessing the language from the code gets it wrong often enough to mislead.
 from __future__ import annotations
 
 import html
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import find_lexer_class_by_name
-from pygments.lexers.special import TextLexer
-from pygments.util import ClassNotFound
+if TYPE_CHECKING:  # Pygments is imported by the first fence that names a language
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexer import Lexer
 
 CLASS_PREFIX = "pd-hl-"
 """Prefix of every token class (``pd-hl-k`` for a keyword)."""
 BLOCK_CLASS = "pd-highlight"
 """The class of a highlighted ``<pre>``: what ``highlight.css`` gives its background."""
 
-_FORMATTER = HtmlFormatter(nowrap=True, classprefix=CLASS_PREFIX)
+
+@cache
+def _formatter() -> HtmlFormatter[str]:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True, classprefix=CLASS_PREFIX)
 
 
 @lru_cache(maxsize=256)
@@ -34,6 +37,10 @@ def lexer_class(language: str) -> type[Lexer] | None:
     (or it is plain text, which has nothing to colour)."""
     if not language:
         return None
+    from pygments.lexers import find_lexer_class_by_name
+    from pygments.lexers.special import TextLexer
+    from pygments.util import ClassNotFound
+
     try:
         found: type[Lexer] = find_lexer_class_by_name(language.lower())
     except ClassNotFound:
@@ -48,7 +55,9 @@ def highlight_code(code: str, language: str) -> str | None:
     if lexer is None:
         return None
     # Leading and trailing blank lines are the author's: Pygments would strip them.
-    spans: str = highlight(code, lexer(stripnl=False, ensurenl=False), _FORMATTER)
+    from pygments import highlight
+
+    spans: str = highlight(code, lexer(stripnl=False, ensurenl=False), _formatter())
     return spans
 
 
