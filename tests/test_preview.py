@@ -96,6 +96,18 @@ def test_note_option_previews_one_note(empty_vault: Path) -> None:
     assert "notes/b.md:4" in page  # where each card is
 
 
+def test_a_card_heading_reads_as_its_text(empty_vault: Path) -> None:
+    """Inline markup ends without a space (``(**3**)`` reads ``(3)``); blocks part words."""
+    note = "Q: Why (**3**) and `x`, [[gone|here]]?\n- one\n- two\nA: Yes.\n"
+    (empty_vault / "a.md").write_text(note, encoding="utf-8")
+
+    cli_ok("preview", "notes", "--no-open")
+
+    page = Path("cards/notes-preview.html").read_text(encoding="utf-8")
+    headings = re.findall(r"<h2>(.*?)</h2>", page)
+    assert headings == ["Why (3) and x, here? one two"], headings
+
+
 def test_note_outside_the_vault_is_a_usage_error(empty_vault: Path, tmp_path: Path) -> None:
     stray = tmp_path / "stray.md"
     stray.write_text("Q: Here?\nA: No.\n", encoding="utf-8")

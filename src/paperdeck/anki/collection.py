@@ -223,9 +223,17 @@ def update_rule(text: str) -> UpdateRule:
     raise ValueError(f"unknown update rule {text!r}; known: {', '.join(UPDATE_RULES)}")
 
 
+_INLINE_TAG_RE = re.compile(
+    r"</?(?:a|abbr|b|cite|code|del|em|i|ins|kbd|mark|q|s|small|span|strong|sub|sup|u)\b[^>]*>",
+    re.IGNORECASE,
+)
+"""Tags that run within text: dropped without a space, so ``(<a>p. 3</a>)`` reads
+``(p. 3)``; any other tag (a paragraph, a line break) parts words."""
+
+
 def plain_text(field_html: str) -> str:
     """A field's text without HTML, on one line (for listings)."""
-    text = html.unescape(re.sub(r"<[^>]*>", " ", field_html))
+    text = html.unescape(re.sub(r"<[^>]*>", " ", _INLINE_TAG_RE.sub("", field_html)))
     return " ".join(text.split())
 
 
