@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import paperdeck.build
 from paperdeck.anki.note_types import BASIC_MODEL_ID
 from paperdeck.buildcache import CACHE_DIR, BuildCache
 from paperdeck.fileio import replace_if_unchanged
-from paperdeck.notes.state import CardState, format_state, parse_state
+from paperdeck.notes.state import CardRecord, CardState, format_state, parse_state
 
 from conftest import cli, cli_as_a_user, cli_ok, lock_held_by_another_process
 
@@ -272,6 +274,39 @@ def test_a_merge_conflict_in_the_state_keeps_the_newest_of_each_card() -> None:
         1700000000002: (300, "bbbbbbbbbbbbbbbb"),
         1700000000003: (50, "dddddddddddddddd"),
     }
+
+
+STATE_LINES = [
+    "# header",
+    "",
+    "1700000000001\tcard\taaaaaaaaaaaaaaaa\t100",
+    "1700000000001\tcard\tcccccccccccccccc\t200",
+    "1700000000002\tcard\tbbbbbbbbbbbbbbbb\t300",
+    "1700000000003\tcard\tdddddddddddddddd\t50",
+    "1700000000004\tcard\tDDDDDDDDDDDDDDDD\t50",  # upper case: no digest of ours
+    "1700000000005\tcard\teeeeeeeeeeeeeeee\t",
+    "x1700000000006\tcard\teeeeeeeeeeeeeeee\t7",
+    "1700000000002\tsynced\tbbbbbbbbbbbbbbbb",
+    "1700000000002\tanki\tbbbbbbbbbbbbbbbb\taaaaaaaaaaaaaaaa\tmarked x\tx",
+    "1607392319\ttype\tfedcba9876543210\t1700000500",
+    "1700000000009\tpending",
+    "<<<<<<< HEAD",
+    "garbage line",
+]
+
+
+@given(st.lists(st.sampled_from(STATE_LINES), max_size=30), st.booleans())
+def test_the_state_file_reads_the_same_in_one_piece_or_line_by_line(
+    lines: list[str], final_newline: bool
+) -> None:
+    """Card lines in a row are read in one piece; a file with CRLF endings (a Windows
+    checkout) is read line by line. Both ways must read any file alike."""
+    text = "\n".join(lines) + ("\n" if final_newline else "")
+    whole, by_line = parse_state(text), parse_state(text.replace("\n", "\r\n"))
+    assert whole.cards == by_line.cards and whole.types == by_line.types
+    assert whole.synced == by_line.synced and whole.anki == by_line.anki
+    assert whole.pending == by_line.pending and whole.changed == by_line.changed
+    assert all(type(r) is CardRecord for r in whole.cards.values())
 
 
 def test_an_edited_card_updates_and_a_conflicted_state_file_is_rewritten_clean(
