@@ -515,12 +515,8 @@ def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(deckimage, "_BY_NAME", {t.name: t for t in trees})
 
 
-def test_an_edit_takes_every_other_note_over_from_the_last_deck(
-    vault: Path, monkeypatch: pytest.MonkeyPatch, small_runs: None
-) -> None:
-    make_vault(vault)
-    _many_notes(vault, 40)
-    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+def renderings_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The notes whose cached renderings builds read from now on (filled as they read)."""
     asked: list[str] = []
     real = BuildCache.renderings
 
@@ -529,6 +525,16 @@ def test_an_edit_takes_every_other_note_over_from_the_last_deck(
         return real(self, wanted)
 
     monkeypatch.setattr(BuildCache, "renderings", renderings)
+    return asked
+
+
+def test_an_edit_takes_every_other_note_over_from_the_last_deck(
+    vault: Path, monkeypatch: pytest.MonkeyPatch, small_runs: None
+) -> None:
+    make_vault(vault)
+    _many_notes(vault, 40)
+    cli_ok("build", str(vault), "-o", "cards/cached.apkg")
+    asked = renderings_read(monkeypatch)
     for n in (3, 17, 39):
         edit(vault / "deep" / f"m{n:03d}.md", "A: yes", f"A: yes, edited {n}")
         asked.clear()
@@ -655,14 +661,7 @@ def test_adding_or_removing_a_note_takes_the_others_over(
     make_vault(vault)
     _many_notes(vault, 30)
     cli_ok("build", str(vault), "-o", "cards/cached.apkg")
-    asked: list[str] = []
-    real = BuildCache.renderings
-
-    def renderings(self: BuildCache, wanted: list[tuple[str, str, str]]) -> Any:
-        asked.extend(rel for rel, _, _ in wanted)
-        return real(self, wanted)
-
-    monkeypatch.setattr(BuildCache, "renderings", renderings)
+    asked = renderings_read(monkeypatch)
     (vault / "deep" / "added.md").write_text("Q: added?\nA: yes\n<!--ID: 1700000030001-->\n")
     cli_ok("build", str(vault), "-o", "cards/cached.apkg")
     assert asked == ["deep/added.md"]

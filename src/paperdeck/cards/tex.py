@@ -32,22 +32,23 @@ _TEXT_START_RE = re.compile(r"\\(" + "|".join(TEXT_COMMANDS) + r")\s*\{")
 _ESCAPED = frozenset("_%&#${}")
 
 
-def closing_brace(tex: str, start: int) -> int | None:
+def closing_brace(tex: str, start: int, closer: str = "}") -> int | None:
     """The index of the ``}`` closing the group opened just before ``start``, or None; a
-    backslash escapes the character after it (``\\{`` opens nothing)."""
-    depth = 1
+    backslash escapes the character after it (``\\{`` opens nothing). With ``closer="]"``:
+    the ``]`` that ends an optional argument, the first outside any braces."""
+    depth = 0
     i = start
     while i < len(tex):
         char = tex[i]
         if char == "\\":
             i += 2
             continue
+        if char == closer and depth == 0:
+            return i
         if char == "{":
             depth += 1
         elif char == "}":
             depth -= 1
-            if depth == 0:
-                return i
         i += 1
     return None
 

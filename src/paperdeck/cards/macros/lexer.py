@@ -67,21 +67,8 @@ def optional(text: str, at: int) -> tuple[str, int] | None:
     at = skip_space(text, at)
     if at >= len(text) or text[at] != "[":
         return None
-    depth = 0
-    i = at + 1
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-        elif char == "]" and depth == 0:
-            return text[at + 1 : i], i + 1
-        i += 1
-    return None
+    end = closing_brace(text, at + 1, closer="]")
+    return None if end is None else (text[at + 1 : end], end + 1)
 
 
 def join(before: str, after: str) -> str:
